@@ -1,0 +1,69 @@
+"""The one interface every transport implements: Kafka, Redis Streams and the in-memory fake."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from typing import Protocol
+
+from google.protobuf.message import Message
+
+from kestrel_contracts.registry import Channel
+from kestrel_messaging.envelope import ConsumerOptions, Handler
+
+
+class Subscription(Protocol):
+    """A consumer-group member on one channel."""
+
+    async def run(self, handler: Handler, stop: asyncio.Event) -> None:
+        """Deliver messages to `handler` until `stop` is set.
+
+        A message is committed/acknowledged only after the handler returned (its effect is durable)
+        or after it was dead-lettered. On `stop` the in-flight message is finished and committed
+        before returning; on cancellation nothing further is committed, so the group sees it again.
+        """
+        ...
+
+
+class MessageBus(Protocol):
+    """Publish to and subscribe on channels of one transport."""
+
+    async def ensure_channel(self, channel: Channel) -> None:
+        """Create the channel (topic / stream) and its DLQ if missing; a no-op when they exist."""
+        ...
+
+    async def publish(
+        self,
+        channel: Channel,
+        message: Message,
+        *,
+        key: str | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        """Publish one message; returns once the transport has durably accepted it.
+
+        The key defaults to the channel's key field of the message; the current trace context is
+        added to the headers (W3C traceparent).
+        """
+        ...
+
+    async def publish_raw(
+        self,
+        channel: Channel,
+        data: bytes,
+        *,
+        key: str | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        """Publish bytes as they are (DLQ replays and tests of malformed input)."""
+        ...
+
+    def subscribe(
+        self, channel: Channel, *, group: str, consumer: str, options: ConsumerOptions | None = None
+    ) -> Subscription:
+        """A member named `consumer` of consumer group `group` on `channel`."""
+        ...
+
+    async def close(self) -> None:
+        """Flush what is pending and release connections."""
+        ...

@@ -1,0 +1,164 @@
+"""Kafka transport: keyed, idempotent publishing and consumer groups that commit after the effect.
+
+Offsets are committed only after every record before them was handled or dead-lettered (per batch,
+per partition), so a consumer that dies loses nothing: the group redelivers from the last commit and
+handlers, which are idempotent on `event_id`, absorb the repeats. On a graceful stop the in-flight
+record is finished and committed; on cancellation nothing more is committed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.errors import CommitFailedError
+
+from kestrel_contracts.registry import Channel, Transport
+from kestrel_messaging import admin
+from kestrel_messaging.envelope import ConsumerOptions, Handler
+from kestrel_messaging.metrics import CONSUMER_LAG
+from kestrel_messaging.processing import Record, process_record
+from kestrel_messaging.publishing import PublisherBase
+from kestrel_platform.logging import get_logger
+from kestrel_platform.tracing import carrier_to_kafka_headers, kafka_headers_to_carrier
+
+_log = get_logger(__name__)
+
+
+def _check(channel: Channel) -> None:
+    if channel.transport is not Transport.KAFKA:
+        raise ValueError(f"{channel.name} is a {channel.transport.value} channel, not a Kafka topic")
+
+
+class KafkaBus(PublisherBase):
+    """Publisher and consumer factory for one Kafka cluster.
+
+    The producer is idempotent with acks=all: `publish` returns once the broker has the record, and
+    a retried send never duplicates it. `linger_ms` trades a little latency for batching.
+    """
+
+    def __init__(
+        self, bootstrap: str, *, client_id: str = "kestrel", linger_ms: int = 1, replication_factor: int = 1
+    ) -> None:
+        self._bootstrap, self._client_id = bootstrap, client_id
+        self._linger_ms, self._replication_factor = linger_ms, replication_factor
+        self._producer: AIOKafkaProducer | None = None
+        self._starting = asyncio.Lock()
+
+    @property
+    def bootstrap(self) -> str:
+        return self._bootstrap
+
+    async def ensure_channel(self, channel: Channel) -> None:
+        _check(channel)
+        await admin.create_kafka_topics(self._bootstrap, [channel, channel.dlq], self._replication_factor)
+
+    async def _started_producer(self) -> AIOKafkaProducer:
+        async with self._starting:
+            if self._producer is None:
+                producer = AIOKafkaProducer(
+                    bootstrap_servers=self._bootstrap,
+                    client_id=self._client_id,
+                    acks="all",
+                    enable_idempotence=True,
+                    linger_ms=self._linger_ms,
+                )
+                await producer.start()
+                self._producer = producer
+            return self._producer
+
+    async def _send(self, channel: Channel, data: bytes, key: str | None, headers: dict[str, str]) -> None:
+        _check(channel)
+        producer = await self._started_producer()
+        await producer.send_and_wait(
+            channel.name,
+            data,
+            key=key.encode() if key is not None else None,
+            headers=carrier_to_kafka_headers(headers),
+        )
+
+    def subscribe(
+        self, channel: Channel, *, group: str, consumer: str, options: ConsumerOptions | None = None
+    ) -> KafkaSubscription:
+        _check(channel)
+        return KafkaSubscription(self, channel, group, consumer, options or ConsumerOptions())
+
+    async def close(self) -> None:
+        if self._producer is not None:
+            await self._producer.stop()  # flushes what is pending
+            self._producer = None
+
+
+class KafkaSubscription:
+    def __init__(
+        self, bus: KafkaBus, channel: Channel, group: str, consumer: str, options: ConsumerOptions
+    ) -> None:
+        self._bus, self._channel, self._group = bus, channel, group
+        self._consumer_name, self._options = consumer, options
+
+    def _consumer(self) -> AIOKafkaConsumer:
+        return AIOKafkaConsumer(
+            self._channel.name,
+            bootstrap_servers=self._bus.bootstrap,
+            group_id=self._group,
+            client_id=self._consumer_name,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest" if self._options.start_from_beginning else "latest",
+            max_poll_records=self._options.batch_size,
+            isolation_level="read_committed",
+        )
+
+    async def run(self, handler: Handler, stop: asyncio.Event) -> None:
+        consumer = self._consumer()
+        await consumer.start()
+        try:
+            while not stop.is_set():
+                batches = await consumer.getmany(
+                    timeout_ms=self._options.poll_timeout_ms, max_records=self._options.batch_size
+                )
+                done: dict[TopicPartition, int] = {}
+                for tp, records in batches.items():
+                    for rec in records:
+                        record = Record(
+                            rec.value or b"",
+                            rec.key.decode() if rec.key is not None else None,
+                            kafka_headers_to_carrier(rec.headers),
+                            f"{tp.partition}:{rec.offset}",
+                        )
+                        await process_record(
+                            self._channel,
+                            self._group,
+                            record,
+                            handler,
+                            dead_letter=self._bus.publish,
+                            options=self._options,
+                        )
+                        done[tp] = rec.offset + 1
+                        if stop.is_set():
+                            break
+                    if stop.is_set():
+                        break
+                await self._commit(consumer, done)
+        finally:
+            await consumer.stop()  # auto-commit is off: leaving the group commits nothing more
+
+    async def _commit(self, consumer: AIOKafkaConsumer, done: dict[TopicPartition, int]) -> None:
+        if not done:
+            return
+        try:
+            await consumer.commit(done)
+        except CommitFailedError as exc:
+            # The group rebalanced under us: the new owner re-reads from the last commit.
+            _log.warning(
+                "offset commit failed after rebalance",
+                channel=self._channel.name,
+                group=self._group,
+                error=str(exc),
+            )
+            return
+        for tp, next_offset in done.items():
+            highwater = consumer.highwater(tp)
+            if highwater is not None:
+                CONSUMER_LAG.labels(self._channel.name, self._group, str(tp.partition)).set(
+                    max(highwater - next_offset, 0)
+                )

@@ -1,0 +1,105 @@
+"""An in-memory bus with consumer groups, for unit tests of pure logic.
+
+It keeps the observable semantics of the real transports (at-least-once, ack after the effect,
+redelivery of what a dead consumer left unacknowledged, per-key order, DLQ) and is held to them by
+the same contract suite that runs against Kafka and Redis (libs/messaging/tests/test_contract.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from kestrel_contracts.registry import Channel
+from kestrel_messaging.envelope import ConsumerOptions, Handler
+from kestrel_messaging.processing import Record, process_record
+from kestrel_messaging.publishing import PublisherBase
+
+
+@dataclass
+class _Group:
+    next_index: int
+    pending: dict[int, tuple[str, float]] = field(default_factory=dict)  # index -> (consumer, since)
+
+
+class InMemoryBus(PublisherBase):
+    def __init__(self) -> None:
+        self._logs: dict[str, list[Record]] = defaultdict(list)
+        self._groups: dict[tuple[str, str], _Group] = {}
+        self._arrived = asyncio.Condition()
+
+    def records(self, channel: Channel) -> list[Record]:
+        """Everything published on a channel, in order (for assertions in tests)."""
+        return list(self._logs[channel.name])
+
+    async def ensure_channel(self, channel: Channel) -> None:
+        self._logs.setdefault(channel.name, [])
+        self._logs.setdefault(channel.dlq.name, [])
+
+    async def _send(self, channel: Channel, data: bytes, key: str | None, headers: dict[str, str]) -> None:
+        log = self._logs[channel.name]
+        log.append(Record(data, key, dict(headers), str(len(log))))
+        async with self._arrived:
+            self._arrived.notify_all()
+
+    def subscribe(
+        self, channel: Channel, *, group: str, consumer: str, options: ConsumerOptions | None = None
+    ) -> _MemorySubscription:
+        return _MemorySubscription(self, channel, group, consumer, options or ConsumerOptions())
+
+    def _group(self, channel: Channel, group: str, from_beginning: bool) -> _Group:
+        key = (channel.name, group)
+        if key not in self._groups:
+            self._groups[key] = _Group(0 if from_beginning else len(self._logs[channel.name]))
+        return self._groups[key]
+
+    async def close(self) -> None:
+        return None
+
+
+class _MemorySubscription:
+    def __init__(
+        self, bus: InMemoryBus, channel: Channel, group: str, consumer: str, options: ConsumerOptions
+    ) -> None:
+        self._bus, self._channel, self._group_name = bus, channel, group
+        self._consumer, self._options = consumer, options
+
+    def _claim_next(self, group: _Group) -> int | None:
+        """A stale entry of another consumer first (like XAUTOCLAIM), else the next new one."""
+        now = time.monotonic()
+        for index, (owner, since) in sorted(group.pending.items()):
+            if owner != self._consumer and (now - since) * 1000 >= self._options.reclaim_idle_ms:
+                group.pending[index] = (self._consumer, now)
+                return index
+        log = self._bus._logs[self._channel.name]
+        if group.next_index < len(log):
+            index = group.next_index
+            group.next_index += 1
+            group.pending[index] = (self._consumer, now)
+            return index
+        return None
+
+    async def run(self, handler: Handler, stop: asyncio.Event) -> None:
+        group = self._bus._group(self._channel, self._group_name, self._options.start_from_beginning)
+        while not stop.is_set():
+            index = self._claim_next(group)
+            if index is None:
+                async with self._bus._arrived:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(
+                            self._bus._arrived.wait(), self._options.poll_timeout_ms / 1000
+                        )
+                continue
+            record = self._bus._logs[self._channel.name][index]
+            await process_record(
+                self._channel,
+                self._group_name,
+                record,
+                handler,
+                dead_letter=self._bus.publish,
+                options=self._options,
+            )
+            group.pending.pop(index, None)

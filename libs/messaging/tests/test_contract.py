@@ -1,0 +1,171 @@
+"""The messaging contract, asserted identically on the fake, Kafka and Redis Streams."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import defaultdict
+
+import pytest
+
+from kestrel_contracts.v1.bar_pb2 import Bar
+from kestrel_contracts.v1.dead_letter_pb2 import DeadLetter
+from kestrel_messaging import ConsumerOptions, Delivery, PermanentError
+from kestrel_testing.messaging import BusCase, bar, consume_until
+
+FAST = ConsumerOptions(max_attempts=3, retry_backoff_s=0.01, poll_timeout_ms=100, reclaim_idle_ms=300)
+
+
+async def test_every_message_arrives_once_in_key_order_with_key_and_trace(case: BusCase) -> None:
+    sent = [bar(symbol, seq) for seq in range(15) for symbol in ("BTCUSDT", "ETHUSDT")]
+    for message in sent:
+        await case.bus.publish(case.channel, message)
+
+    got = await consume_until(
+        case.bus.subscribe(case.channel, group=case.group("a"), consumer="c1", options=FAST), len(sent)
+    )
+
+    assert sorted(d.message.event_id for d in got) == sorted(m.event_id for m in sent)  # type: ignore[attr-defined]
+    by_symbol: dict[str, list[int]] = defaultdict(list)
+    for delivery in got:
+        assert isinstance(delivery.message, Bar)
+        assert delivery.key == delivery.message.symbol
+        assert delivery.headers["traceparent"].startswith("00-")
+        by_symbol[delivery.message.symbol].append(delivery.message.ts_event)
+    assert all(series == sorted(series) for series in by_symbol.values())
+
+
+async def test_malformed_message_goes_to_dlq_and_consumer_goes_on(case: BusCase) -> None:
+    await case.bus.publish(case.channel, bar("BTCUSDT", 1))
+    await case.bus.publish_raw(case.channel, b"\xff\xfe definitely not protobuf", key="BTCUSDT")
+    await case.bus.publish(case.channel, bar("BTCUSDT", 2))
+
+    got = await consume_until(
+        case.bus.subscribe(case.channel, group=case.group("a"), consumer="c1", options=FAST), 2
+    )
+    letters = await consume_until(
+        case.bus.subscribe(case.channel.dlq, group=case.group("dlq"), consumer="c1", options=FAST), 1
+    )
+
+    assert [d.message.ts_event for d in got] == [bar("X", 1).ts_event, bar("X", 2).ts_event]  # type: ignore[attr-defined]
+    letter = letters[0].message
+    assert isinstance(letter, DeadLetter)
+    assert letter.payload == b"\xff\xfe definitely not protobuf"
+    assert letter.source_channel == case.channel.name
+    assert letter.error_type == "DecodeError"
+    assert "kestrel.v1.Bar" in letter.error_message
+    assert letter.key == "BTCUSDT"
+
+
+async def test_failing_handler_is_retried_then_dead_lettered(case: BusCase) -> None:
+    poison = bar("ETHUSDT", 7, event_id="11111111-1111-4111-8111-111111111111")
+    await case.bus.publish(case.channel, poison)
+    await case.bus.publish(case.channel, bar("ETHUSDT", 8))
+    attempts: list[int] = []
+
+    async def handler(delivery: Delivery) -> None:
+        if delivery.message.event_id == poison.event_id:  # type: ignore[attr-defined]
+            attempts.append(delivery.attempt)
+            raise RuntimeError("database said no")
+
+    got = await consume_until(
+        case.bus.subscribe(case.channel, group=case.group("a"), consumer="c1", options=FAST),
+        1,
+        handler=handler,
+    )
+    letters = await consume_until(
+        case.bus.subscribe(case.channel.dlq, group=case.group("dlq"), consumer="c1", options=FAST), 1
+    )
+
+    assert attempts == [1, 2, 3]
+    assert got[0].message.ts_event == bar("X", 8).ts_event  # type: ignore[attr-defined]
+    letter = letters[0].message
+    assert isinstance(letter, DeadLetter)
+    assert (letter.error_type, letter.error_message, letter.attempts) == (
+        "RuntimeError",
+        "database said no",
+        3,
+    )
+    assert Bar.FromString(letter.payload) == poison
+
+
+async def test_transient_failure_is_retried_and_not_dead_lettered(case: BusCase) -> None:
+    await case.bus.publish(case.channel, bar("SOLUSDT", 1))
+    calls: list[int] = []
+
+    async def flaky(delivery: Delivery) -> None:
+        calls.append(delivery.attempt)
+        if delivery.attempt == 1:
+            raise ConnectionError("blip")
+
+    got = await consume_until(
+        case.bus.subscribe(case.channel, group=case.group("a"), consumer="c1", options=FAST), 1, handler=flaky
+    )
+    assert calls == [1, 2]
+    assert got[0].attempt == 2
+
+
+async def test_permanent_error_skips_retries(case: BusCase) -> None:
+    await case.bus.publish(case.channel, bar("SOLUSDT", 1))
+    calls: list[int] = []
+
+    async def reject(delivery: Delivery) -> None:
+        calls.append(delivery.attempt)
+        raise PermanentError("price below tick size")
+
+    stop = asyncio.Event()
+    consumer = case.bus.subscribe(case.channel, group=case.group("a"), consumer="c1", options=FAST)
+    running = asyncio.create_task(consumer.run(reject, stop))
+    letters = await consume_until(
+        case.bus.subscribe(case.channel.dlq, group=case.group("dlq"), consumer="c1", options=FAST), 1
+    )
+    stop.set()
+    await asyncio.wait_for(running, 15)
+    assert calls == [1]
+    assert letters[0].message.error_message == "price below tick size"  # type: ignore[attr-defined]
+
+
+async def test_message_of_a_dead_consumer_is_redelivered_to_another(case: BusCase) -> None:
+    await case.bus.publish(case.channel, bar("BTCUSDT", 1))
+    entered = asyncio.Event()
+
+    async def hang(_: Delivery) -> None:
+        entered.set()
+        await asyncio.Event().wait()  # never finishes: the effect never becomes durable
+
+    first = case.bus.subscribe(case.channel, group=case.group("a"), consumer="dies", options=FAST)
+    task = asyncio.create_task(first.run(hang, asyncio.Event()))
+    await asyncio.wait_for(entered.wait(), 30)
+    task.cancel()  # the consumer dies mid-message, before any commit/ack
+    await asyncio.gather(task, return_exceptions=True)
+
+    second = case.bus.subscribe(case.channel, group=case.group("a"), consumer="survivor", options=FAST)
+    got = await consume_until(second, 1)
+    assert got[0].message.ts_event == bar("X", 1).ts_event  # type: ignore[attr-defined]
+
+
+async def test_graceful_stop_commits_what_was_handled(case: BusCase) -> None:
+    for seq in (1, 2):
+        await case.bus.publish(case.channel, bar("BTCUSDT", seq))
+
+    first = await consume_until(
+        case.bus.subscribe(case.channel, group=case.group("a"), consumer="c1", options=FAST), 1
+    )
+    rest = await consume_until(
+        case.bus.subscribe(case.channel, group=case.group("a"), consumer="c2", options=FAST), 1
+    )
+    assert [d.message.ts_event for d in first + rest] == [bar("X", 1).ts_event, bar("X", 2).ts_event]  # type: ignore[attr-defined]
+
+
+async def test_each_group_receives_everything(case: BusCase) -> None:
+    for seq in range(5):
+        await case.bus.publish(case.channel, bar("BTCUSDT", seq))
+    for group in ("risk", "gateway"):
+        got = await consume_until(
+            case.bus.subscribe(case.channel, group=case.group(group), consumer="c1", options=FAST), 5
+        )
+        assert len({d.message.event_id for d in got}) == 5  # type: ignore[attr-defined]
+
+
+async def test_publishing_the_wrong_type_is_refused(case: BusCase) -> None:
+    with pytest.raises(TypeError, match=r"kestrel\.v1\.Bar"):
+        await case.bus.publish(case.channel, DeadLetter(event_id="x"))

@@ -1,0 +1,146 @@
+"""Repository for ``market.bars``: bulk idempotent writes and range reads.
+
+Writes COPY the batch into a transaction-scoped temporary table and then upsert from it with
+``ON CONFLICT (symbol, timeframe, ts)``, so a replayed or overlapping batch is harmless. COPY is the
+fastest way into PostgreSQL, and the staging step is what lets COPY be combined with ON CONFLICT.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Literal
+from uuid import UUID
+
+import asyncpg
+
+from kestrel_store.timeseries import ensure_partitions_for
+
+BAR_COLUMNS = ("symbol", "timeframe", "ts", "open", "high", "low", "close", "volume", "event_id")
+_STAGE = "kestrel_bars_stage"
+
+# ON COMMIT DROP: nothing outlives the batch, so a pooled connection never carries a stale stage
+# table into a later schema version.
+_STAGE_DDL = f"""
+CREATE TEMPORARY TABLE {_STAGE} (
+    ord integer NOT NULL, symbol text NOT NULL, timeframe text NOT NULL, ts timestamptz NOT NULL,
+    open numeric NOT NULL, high numeric NOT NULL, low numeric NOT NULL, close numeric NOT NULL,
+    volume numeric NOT NULL, event_id uuid NOT NULL
+) ON COMMIT DROP
+"""
+
+# DISTINCT ON keeps the LAST occurrence of a key within the batch: ON CONFLICT DO UPDATE may not touch
+# the same row twice in one statement.
+_UPSERT = """
+INSERT INTO market.bars AS b (symbol, timeframe, ts, open, high, low, close, volume, event_id)
+SELECT DISTINCT ON (symbol, timeframe, ts) symbol, timeframe, ts, open, high, low, close, volume, event_id
+FROM {stage}
+ORDER BY symbol, timeframe, ts, ord DESC
+ON CONFLICT (symbol, timeframe, ts) DO {action}
+"""
+
+_UPDATE_ACTION = """UPDATE SET open = EXCLUDED.open, high = EXCLUDED.high, low = EXCLUDED.low,
+    close = EXCLUDED.close, volume = EXCLUDED.volume, event_id = EXCLUDED.event_id, ingested_at = now()
+WHERE (b.open, b.high, b.low, b.close, b.volume) IS DISTINCT FROM
+      (EXCLUDED.open, EXCLUDED.high, EXCLUDED.low, EXCLUDED.close, EXCLUDED.volume)"""
+
+OnConflict = Literal["ignore", "update"]
+
+
+@dataclass(frozen=True, slots=True)
+class Bar:
+    """A closed OHLCV bar; ``ts`` is its open time (timezone-aware)."""
+
+    symbol: str
+    timeframe: str
+    ts: datetime
+    open: Decimal
+    high: Decimal
+    low: Decimal
+    close: Decimal
+    volume: Decimal
+    event_id: UUID
+
+
+@asynccontextmanager
+async def _connection(conn_or_pool: asyncpg.Connection | asyncpg.Pool) -> AsyncIterator[asyncpg.Connection]:
+    if isinstance(conn_or_pool, asyncpg.Pool):
+        async with conn_or_pool.acquire() as conn:
+            yield conn
+    else:
+        yield conn_or_pool
+
+
+async def upsert_bars(
+    conn_or_pool: asyncpg.Connection | asyncpg.Pool,
+    bars: Sequence[Bar],
+    *,
+    on_conflict: OnConflict = "ignore",
+    ensure_partitions: bool = True,
+) -> int:
+    """Write ``bars``; return how many rows were inserted or changed.
+
+    ``on_conflict="ignore"`` keeps the stored bar (replays are no-ops); ``"update"`` replaces it when
+    its prices or volume differ (a corrected bar). With ``ensure_partitions`` the monthly partitions the
+    batch needs are created first, in their own short transaction; without it, rows outside every
+    partition go to the DEFAULT partition, which never fails. Pass a pool, or a connection that is not
+    inside a transaction, so partition creation does not hold its locks for the caller's transaction.
+    """
+    if not bars:
+        return 0
+    action = _UPDATE_ACTION if on_conflict == "update" else "NOTHING"
+    async with _connection(conn_or_pool) as conn:
+        if ensure_partitions:
+            await ensure_partitions_for(conn, "market.bars", sorted({bar.ts for bar in bars}))
+        async with conn.transaction():
+            await conn.execute(_STAGE_DDL)
+            await conn.copy_records_to_table(
+                _STAGE,
+                records=[(i, *(getattr(bar, c) for c in BAR_COLUMNS)) for i, bar in enumerate(bars)],
+                columns=("ord", *BAR_COLUMNS),
+            )
+            status: str = await conn.execute(_UPSERT.format(stage=_STAGE, action=action))
+    # The command tag is "INSERT 0 <rows>".
+    return int(status.rsplit(" ", 1)[1])
+
+
+async def fetch_bars(
+    conn_or_pool: asyncpg.Connection | asyncpg.Pool,
+    symbol: str,
+    timeframe: str,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    *,
+    limit: int | None = None,
+) -> list[Bar]:
+    """Bars of ``symbol``/``timeframe`` with ``start <= ts < end`` (either bound optional), oldest first."""
+    conditions = ["symbol = $1", "timeframe = $2"]
+    args: list[object] = [symbol, timeframe]
+    # Bounds are added only when given (not "$n IS NULL OR ..."), which keeps partition pruning working.
+    if start is not None:
+        args.append(start)
+        conditions.append(f"ts >= ${len(args)}")
+    if end is not None:
+        args.append(end)
+        conditions.append(f"ts < ${len(args)}")
+    query = f"SELECT {', '.join(BAR_COLUMNS)} FROM market.bars WHERE {' AND '.join(conditions)} ORDER BY ts"
+    if limit is not None:
+        args.append(limit)
+        query += f" LIMIT ${len(args)}"
+    rows = await conn_or_pool.fetch(query, *args)
+    return [Bar(**dict(row)) for row in rows]
+
+
+async def latest_bar_ts(
+    conn_or_pool: asyncpg.Connection | asyncpg.Pool, symbol: str, timeframe: str
+) -> datetime | None:
+    """Open time of the newest stored bar (where a resumable backfill starts again), or None."""
+    latest: datetime | None = await conn_or_pool.fetchval(
+        "SELECT ts FROM market.bars WHERE symbol = $1 AND timeframe = $2 ORDER BY ts DESC LIMIT 1",
+        symbol,
+        timeframe,
+    )
+    return latest

@@ -1,0 +1,1 @@
+"""pytest fixtures that find Kafka, PostgreSQL, Redis and MLflow endpoints for tests."""

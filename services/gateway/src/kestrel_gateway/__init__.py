@@ -1,0 +1,1 @@
+"""Kestrel gateway service."""

@@ -1,0 +1,17 @@
+"""Settings of the gateway service, read from `KESTREL_*` environment variables."""
+
+from __future__ import annotations
+
+from kestrel_platform.settings import ServiceSettings
+
+__all__ = ["GatewaySettings"]
+
+
+class GatewaySettings(ServiceSettings):
+    """Frozen and validated; the endpoints and their defaults come from `ServiceSettings`.
+
+    Issue #4 adds the fields its domain needs; until then the shared ones are all it uses.
+    """
+
+    service_name: str = "gateway"
+    http_port: int = 8000

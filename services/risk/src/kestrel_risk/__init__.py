@@ -1,0 +1,1 @@
+"""Kestrel risk service."""
