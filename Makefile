@@ -25,7 +25,7 @@ install: .venv/.synced ## Install Python 3.11 dependencies of every package (uv 
 lint: install ## ruff lint + format check, mypy strict
 	$(RUN) ruff check .
 	$(RUN) ruff format --check .
-	$(RUN) mypy libs services bench tests-e2e infra/local
+	$(RUN) mypy libs services bench tests-e2e tests infra/local conftest.py
 
 format: install ## Apply ruff formatting and safe fixes
 	$(RUN) ruff format .

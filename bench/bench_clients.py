@@ -2,7 +2,8 @@
 
 Kafka one-hop latency (paced producer in its own process -> consumer-group consumer), Kafka
 throughput per client, Redis Streams one-hop latency. Fresh topics/streams per run, deleted after.
-Usage: uv run python -m bench.bench_clients [--bootstrap H:P] [--redis-url URL] [--quick]
+Endpoints: KESTREL_KAFKA_BOOTSTRAP / KESTREL_REDIS_URL, or --bootstrap / --redis-url. Run from the repo root:
+    uv run python -m bench.bench_clients [--repeat N] [--pairs P:C ...] [--producers ...] [--consumers ...]
 """
 
 from __future__ import annotations
@@ -57,10 +58,12 @@ def payload(seq: int) -> bytes:
     return HEADER.pack(time.time_ns(), seq) + PADDING
 
 
-def latency_result(test: str, prod: str, cons: str, lat_ns: list[int]) -> Result:
+def latency_result(test: str, kinds: tuple[str, str], lat_ns: list[int], consumer_cpu_s: float) -> Result:
+    # CPU is the consumer process's (all its threads) over the run, idle polling included.
     ms = sorted(x / 1e6 for x in lat_ns)
-    p99 = ms[min(len(ms) - 1, int(len(ms) * 0.99))]
-    return Result(test, prod, cons, len(ms), round(statistics.median(ms), 3), round(p99, 3), round(ms[-1], 3))
+    p50, p99 = statistics.median(ms), ms[min(len(ms) - 1, int(len(ms) * 0.99))]
+    cpu_us = round(consumer_cpu_s / len(ms) * 1e6, 2)
+    return Result(test, *kinds, len(ms), round(p50, 3), round(p99, 3), round(ms[-1], 3), None, cpu_us)
 
 
 def throughput_result(test: str, kinds: tuple[str, str], count: int, start: float, cpu: float) -> Result:
@@ -132,6 +135,8 @@ class Topics:
 
     def create(self, count: int, partitions: int) -> list[str]:
         names = [f"bench.{uuid.uuid4().hex[:10]}" for _ in range(count)]
+        if not names:
+            return names
         for fut in self.admin.create_topics([NewTopic(n, partitions, 1) for n in names]).values():
             fut.result(timeout=30)
         self.names += names
@@ -144,6 +149,7 @@ class Topics:
                 and all(p.leader >= 0 for p in topics[n].partitions.values())
                 for n in names
             ):
+                time.sleep(1)  # KRaft: the leader shows in metadata a moment before it accepts writes
                 return names
             time.sleep(0.05)
         raise TimeoutError(f"topics {names} have no leader after 30 s")
@@ -154,13 +160,13 @@ class Topics:
                 fut.result(timeout=30)
 
 
-async def kafka_latency(bootstrap: str, topic: str, prod: str, cons: str, args: Any) -> Result:
+async def kafka_latency(bootstrap: str, topic: str, prod: str, cons: str, args: argparse.Namespace) -> Result:
     receiver = RECEIVERS[cons](bootstrap)
     await receiver.start(topic, f"bench-{uuid.uuid4().hex[:8]}")
     total, skip = int(args.rate * (args.seconds + WARMUP_S)), int(args.rate * WARMUP_S)
     proc = spawn_producer(PacedRun(prod, bootstrap, topic, args.rate, total, args.linger_ms))
     lat: list[int] = []
-    seen, deadline = 0, time.monotonic() + args.seconds + 20
+    seen, deadline, cpu = 0, time.monotonic() + args.seconds + 20, time.process_time()
     try:
         while seen < total and time.monotonic() < deadline:
             for value in await receiver.next_batch():
@@ -172,10 +178,12 @@ async def kafka_latency(bootstrap: str, topic: str, prod: str, cons: str, args: 
     finally:
         await receiver.close()
         await asyncio.to_thread(proc.join, 30)
-    return latency_result("kafka 1-hop", prod, cons, lat)
+    if seen < total:
+        print(f"warning: {prod} -> {cons} received {seen} of {total} messages")
+    return latency_result("kafka 1-hop", (prod, cons), lat, time.process_time() - cpu)
 
 
-async def produce_throughput(bootstrap: str, kind: str, topic: str, args: Any) -> Result:
+async def produce_throughput(bootstrap: str, kind: str, topic: str, args: argparse.Namespace) -> Result:
     sender, count = SENDERS[kind](bootstrap, args.linger_ms), args.count
     await sender.start()
     value = payload(0)
@@ -198,14 +206,14 @@ async def consume_throughput(bootstrap: str, kind: str, topic: str, count: int) 
     return result
 
 
-async def redis_latency(url: str, args: Any) -> Result:
+async def redis_latency(url: str, args: argparse.Namespace) -> Result:
     client = aioredis.from_url(url)
     stream, group = f"bench:{uuid.uuid4().hex[:10]}", "bench"
     await client.xgroup_create(stream, group, id="0", mkstream=True)
     total, skip = int(args.rate * (args.seconds + WARMUP_S)), int(args.rate * WARMUP_S)
     proc = spawn_producer(PacedRun("redis", url, stream, args.rate, total, 0))
     lat: list[int] = []
-    seen, deadline = 0, time.monotonic() + args.seconds + 20
+    seen, deadline, cpu = 0, time.monotonic() + args.seconds + 20, time.process_time()
     try:
         while seen < total and time.monotonic() < deadline:
             resp = await client.xreadgroup(group, "c1", {stream: ">"}, count=100, block=1000)
@@ -221,7 +229,7 @@ async def redis_latency(url: str, args: Any) -> Result:
         await asyncio.to_thread(proc.join, 30)
         await client.delete(stream)
         await client.aclose()
-    return latency_result("redis 1-hop", "redis-py", "redis-py", lat)
+    return latency_result("redis 1-hop", ("redis-py", "redis-py"), lat, time.process_time() - cpu)
 
 
 def print_table(results: list[Result]) -> None:
@@ -239,7 +247,7 @@ def print_table(results: list[Result]) -> None:
     Console(width=max(120, Console().width)).print(table)
 
 
-async def run(args: Any) -> list[Result]:
+async def run(args: argparse.Namespace) -> list[Result]:
     topics = Topics(args.bootstrap)
     pairs = [pair.split(":") for _ in range(args.repeat) for pair in args.pairs]
     latency_topics = topics.create(len(pairs), partitions=1)
@@ -247,8 +255,8 @@ async def run(args: Any) -> list[Result]:
     results: list[Result] = []
     try:
         for (prod, cons), topic in zip(pairs, latency_topics, strict=True):
-            results.append(await kafka_latency(args.bootstrap, topic, prod, cons, args))
-            print_table(results[-1:])
+            results.append(r := await kafka_latency(args.bootstrap, topic, prod, cons, args))
+            print(f"{r.test} {prod} -> {cons}: p50 {r.p50_ms} ms, p99 {r.p99_ms} ms", flush=True)
         for kind, topic in zip(args.producers, produce_topics, strict=True):
             results.append(await produce_throughput(args.bootstrap, kind, topic, args))
         for kind in args.consumers if produce_topics else []:
@@ -266,12 +274,13 @@ def main() -> None:
     p.add_argument("--redis-url", default=os.environ.get("KESTREL_REDIS_URL", "redis://127.0.0.1:16379/0"))
     p.add_argument("--rate", type=int, default=1000, help="paced msg/s for latency runs")
     p.add_argument("--seconds", type=float, default=5.0, help="measured seconds per latency run")
-    p.add_argument("--linger-ms", type=int, default=1, help="producer linger (batching delay)")
+    p.add_argument("--linger-ms", type=int, default=0, help="producer linger (batching delay)")
     p.add_argument("--count", type=int, default=200_000, help="messages per throughput run")
     p.add_argument(
         "--pairs",
-        nargs="+",
+        nargs="*",
         default=["aiokafka:aiokafka", "confluent:confluent", "aiokafka:confluent", "confluent:aiokafka"],
+        help="latency runs, producer:consumer (none: skip); kinds: " + ", ".join(SENDERS),
     )
     p.add_argument("--producers", nargs="+", default=["aiokafka", "confluent"], choices=list(SENDERS))
     p.add_argument("--consumers", nargs="+", default=["aiokafka", "confluent"], choices=list(RECEIVERS))

@@ -5,24 +5,22 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 RUN="${UV:-uv} run --frozen"
 INFRA="$RUN python infra/local/kestrel_infra.py"
-SERVERS="kafka postgres redis prometheus mlflow"
-
-already=$($INFRA status 2>/dev/null | awk 'NR > 1 && $NF == "ready" {print $1}' || true)
-started=()
-for server in $SERVERS; do
-  grep -qx "$server" <<<"$already" || started+=("$server")
-done
+mkdir -p .run
+started_file=$(mktemp .run/started-by-test.XXXXXX)
 
 teardown() {
-  if [ ${#started[@]} -gt 0 ]; then
-    echo "== stopping the infrastructure this run started: ${started[*]}"
-    $INFRA down --only "$(IFS=,; echo "${started[*]}")" || true
+  local started
+  started=$(cat "$started_file" 2>/dev/null || true)
+  if [ -n "$started" ]; then
+    echo "== stopping the infrastructure this run started: $started"
+    $INFRA down --only "$started" || true
   fi
+  rm -f "$started_file"
 }
 trap teardown EXIT
 
 echo "== infrastructure"
-$INFRA up
+$INFRA up --record-started "$started_file"
 eval "$($INFRA env)"
 
 status=0

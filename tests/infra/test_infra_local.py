@@ -3,9 +3,12 @@ Kafka storage across a restart."""
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
+import time
+import urllib.request
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
@@ -24,6 +27,15 @@ SERVERS = ("postgres", "mlflow", "redis", "kafka", "prometheus")
 
 def pid_files(run_dir: Path) -> dict[str, str]:
     return {name: (run_dir / "pids" / f"{name}.pid").read_text() for name in SERVERS}
+
+
+def is_running(pid: int) -> bool:
+    """Alive and not a zombie (an exited orphan lingers until PID 1 gets round to reaping it)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat[stat.rindex(")") + 2] != "Z"
 
 
 def shared_run_dir() -> Path:
@@ -70,22 +82,30 @@ def test_port_taken_by_a_stranger_is_a_clear_error(cli: RunCli, scratch_infra: d
         assert pid_files(shared_run_dir()) == shared_before
 
 
-def test_down_stops_exactly_what_up_started(cli: RunCli, scratch_infra: dict[str, str]) -> None:
-    up = cli("up", "--only", "redis", env=scratch_infra)
+def test_down_stops_exactly_what_up_started(
+    cli: RunCli, scratch_infra: dict[str, str], tmp_path: Path
+) -> None:
+    started_file = tmp_path / "started"
+    up = cli("up", "--only", "redis", "--record-started", str(started_file), env=scratch_infra)
     assert up.returncode == 0, up.stderr
+    assert started_file.read_text().strip() == "redis"
     pid_file = Path(scratch_infra["KESTREL_RUN_DIR"]) / "pids" / "redis.pid"
     pid = int(pid_file.read_text().split()[0])
-    port = int(scratch_infra["KESTREL_INFRA_REDIS_PORT"])
-    with redis.Redis(port=port) as client:
+    with redis.Redis(port=int(scratch_infra["KESTREL_INFRA_REDIS_PORT"])) as client:
         assert client.ping()
 
-    down = cli("down", env=scratch_infra)
+    again = cli("up", "--only", "redis", "--record-started", str(started_file), env=scratch_infra)
+    assert again.returncode == 0, again.stderr
+    assert started_file.read_text().strip() == ""  # the second up started nothing
+    assert cli("down", "--only", "", env=scratch_infra).stdout == ""  # ... so it stops nothing
+    assert is_running(pid)
+
+    down = cli("down", "--only", "redis", env=scratch_infra)
     assert down.returncode == 0, down.stderr
     assert f"redis       stopped (pid {pid})" in down.stdout
-    assert not Path(f"/proc/{pid}").exists()
+    assert not is_running(pid)
     assert not pid_file.exists()
-    again = cli("down", env=scratch_infra)
-    assert "redis       not running" in again.stdout
+    assert "redis       not running" in cli("down", env=scratch_infra).stdout
 
 
 def test_redis_data_survives_restart(cli: RunCli, scratch_infra: dict[str, str]) -> None:
@@ -128,3 +148,21 @@ def test_env_prints_exports_for_the_configured_ports(cli: RunCli, free_tcp_port:
     result = cli("env", env={"KESTREL_INFRA_REDIS_PORT": str(port)})
     assert result.returncode == 0
     assert f"export KESTREL_REDIS_URL=redis://127.0.0.1:{port}/0" in result.stdout.splitlines()
+
+
+def test_prometheus_scrapes_itself_and_knows_every_service(local_infra: Mapping[str, str]) -> None:
+    url = f"{local_infra['KESTREL_PROMETHEUS_URL']}/api/v1/targets"
+    with urllib.request.urlopen(url, timeout=5) as response:
+        targets = json.load(response)["data"]["activeTargets"]
+    jobs = {t["labels"]["job"] for t in targets}
+    services = {p.name for p in (REPO_ROOT / "services").iterdir() if (p / "pyproject.toml").exists()}
+    assert jobs == services | {"prometheus"}
+    # Its own target must be healthy once it has scraped (every 5s); services may simply be down.
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            targets = json.load(response)["data"]["activeTargets"]
+        if any(t["labels"]["job"] == "prometheus" and t["health"] == "up" for t in targets):
+            return
+        time.sleep(1)
+    pytest.fail("Prometheus never scraped itself successfully")

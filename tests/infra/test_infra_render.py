@@ -8,8 +8,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-
-from infra.local.kestrel_localinfra import procs, render
+from infra.local.kestrel_localinfra import install, procs, render
 from infra.local.kestrel_localinfra.kafka_broker import new_cluster_id
 from infra.local.kestrel_localinfra.orchestrator import SERVER_NAMES, select
 from infra.local.kestrel_localinfra.settings import InfraConfig, InfraError, Ports, client_env
@@ -55,6 +54,11 @@ def test_port_override_moves_server_and_client_env() -> None:
 def test_bad_port_override_names_the_variable(raw: str) -> None:
     with pytest.raises(InfraError, match="KESTREL_INFRA_KAFKA_PORT"):
         Ports.from_env({"KESTREL_INFRA_KAFKA_PORT": raw})
+
+
+def test_two_servers_on_one_port_is_refused() -> None:
+    with pytest.raises(InfraError, match="KESTREL_INFRA_KAFKA_PORT and KESTREL_INFRA_REDIS_PORT are both"):
+        Ports.from_env({"KESTREL_INFRA_KAFKA_PORT": "16379"})
 
 
 def test_kafka_properties_single_kraft_node_without_auto_topics() -> None:
@@ -122,8 +126,14 @@ def test_select_adds_requirements_only_for_up() -> None:
     assert [s.name for s in select(cfg, ["mlflow"], with_requirements=True)] == ["postgres", "mlflow"]
     assert [s.name for s in select(cfg, ["mlflow"], with_requirements=False)] == ["mlflow"]
     assert [s.name for s in select(cfg, None, with_requirements=False)] == list(SERVER_NAMES)
+    assert select(cfg, [], with_requirements=True) == []  # `down --only ""` stops nothing
     with pytest.raises(InfraError, match="unknown server"):
         select(cfg, ["zookeeper"], with_requirements=True)
+
+
+def test_missing_commands_names_the_packages_to_install() -> None:
+    wanted = {"/nonexistent/bin/postgres": "postgresql-15", "sh": "dash", "no-such-cmd-kestrel": "pkg"}
+    assert install.missing_commands(wanted) == ["postgresql-15", "pkg"]
 
 
 def test_pid_record_matches_only_the_same_process(tmp_path: Path) -> None:

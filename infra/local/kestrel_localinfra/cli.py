@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 import shlex
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from . import orchestrator
 from .settings import InfraConfig, InfraError, client_env
@@ -30,6 +31,14 @@ def build_parser() -> argparse.ArgumentParser:
     }
     for action, text in helps.items():
         cmd = sub.add_parser(action, help=text, description=text)
+        if action == "up":
+            cmd.add_argument(
+                "--record-started",
+                metavar="FILE",
+                default=None,
+                help="write the comma-separated names this call started (maybe none) to FILE, "
+                'so that a later `down --only "$(cat FILE)"` stops exactly those',
+            )
         if action != "env":
             cmd.add_argument(
                 "--only",
@@ -40,6 +49,20 @@ def build_parser() -> argparse.ArgumentParser:
                 + (" (requirements are added: mlflow needs postgres)" if action == "up" else ""),
             )
     return parser
+
+
+def _recorder(path: str | None) -> Callable[[str], None] | None:
+    """Keeps FILE listing what this `up` has started so far, also when it fails half-way."""
+    if path is None:
+        return None
+    started: list[str] = []
+    Path(path).write_text("\n")
+
+    def record(name: str) -> None:
+        started.append(name)
+        Path(path).write_text(",".join(started) + "\n")
+
+    return record
 
 
 def print_status(rows: Sequence[orchestrator.ServerStatus]) -> None:
@@ -54,7 +77,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         cfg = InfraConfig.from_env()
         if args.action == "up":
-            orchestrator.up(cfg, args.only)
+            orchestrator.up(cfg, args.only, on_start=_recorder(args.record_started))
         elif args.action == "down":
             orchestrator.down(cfg, args.only)
         elif args.action == "status":

@@ -13,6 +13,7 @@ from confluent_kafka.admin import AdminClient
 
 from . import install
 from .base import Server
+from .procs import log_tail
 from .render import kafka_log4j2_xml, kafka_server_properties
 from .settings import InfraError
 
@@ -83,7 +84,10 @@ class KafkaBroker(Server):
             log.flush()
             result = subprocess.run(command, stdout=log, stderr=subprocess.STDOUT, check=False)
         if result.returncode != 0:
-            raise InfraError(f"formatting Kafka storage failed; see {self.log_path}")
+            raise InfraError(
+                f"formatting Kafka storage failed; see {self.log_path}. Last lines:\n"
+                f"{log_tail(self.log_path)}"
+            )
 
     def command(self) -> list[str]:
         return self._java("kafka.Kafka", str(self.properties_path))

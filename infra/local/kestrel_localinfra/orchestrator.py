@@ -5,7 +5,7 @@ from __future__ import annotations
 import fcntl
 import subprocess
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -31,7 +31,9 @@ SERVER_NAMES = tuple(t.name for t in SERVER_TYPES)
 
 
 def select(cfg: InfraConfig, only: Sequence[str] | None, with_requirements: bool) -> list[Server]:
-    wanted = set(only or SERVER_NAMES)
+    # None: every server. An empty list selects none, so `down --only "$(cat started)"` after an
+    # `up` that started nothing stops nothing.
+    wanted = set(SERVER_NAMES if only is None else only)
     unknown = wanted - set(SERVER_NAMES)
     if unknown:
         raise InfraError(f"unknown server(s) {', '.join(sorted(unknown))}; known: {', '.join(SERVER_NAMES)}")
@@ -60,7 +62,11 @@ def _check_ports(server: Server) -> None:
             )
 
 
-def up(cfg: InfraConfig, only: Sequence[str] | None) -> None:
+def up(
+    cfg: InfraConfig, only: Sequence[str] | None, on_start: Callable[[str], None] | None = None
+) -> list[str]:
+    """Start what is not running, wait until everything answers; the names this call started.
+    on_start hears of each start at once, so a caller knows what to stop even if `up` fails later."""
     started_at = time.monotonic()
     servers = select(cfg, only, with_requirements=True)
     with run_lock(cfg):
@@ -76,14 +82,15 @@ def up(cfg: InfraConfig, only: Sequence[str] | None) -> None:
         def await_ready(server: Server) -> None:
             if server.name in ready:
                 return
+            record = records[server.name]
+            hint = "" if server.name in spawned else _ALREADY_RUNNING_HINT
             waited = procs.wait_ready(
                 server.probe, what=server.name, timeout=server.ready_timeout, log_path=server.log_path,
-                process=spawned.get(server.name), record=records[server.name],
+                process=spawned.get(server.name), record=record, hint=hint,
             )  # fmt: skip
             server.after_ready()
             ready.add(server.name)
             verb = "started" if server.name in spawned else "already running"
-            record = records[server.name]
             pid = record.pid if record else "?"
             print(f"{server.name:<11} {verb} (pid {pid}), ready after {waited:.1f}s", flush=True)
 
@@ -99,9 +106,17 @@ def up(cfg: InfraConfig, only: Sequence[str] | None) -> None:
             )  # fmt: skip
             spawned[server.name] = process
             records[server.name] = procs.write_pid(server.pid_path, process.pid)
+            if on_start is not None:
+                on_start(server.name)
         for server in servers:
             await_ready(server)
     print(f"ready in {time.monotonic() - started_at:.1f}s; logs in {cfg.run_dir / 'logs'}")
+    return list(spawned)
+
+
+_ALREADY_RUNNING_HINT = (
+    "it was already running; if a KESTREL_INFRA_*_PORT changed since it started, run `down` first"
+)
 
 
 def down(cfg: InfraConfig, only: Sequence[str] | None) -> None:
@@ -124,7 +139,7 @@ class ServerStatus:
     name: str
     pid: int | None
     ports: str
-    state: str  # ready | not ready | stopped
+    state: str  # one word, so scripts can take the last field: ready | unresponsive | stopped
 
 
 def status(cfg: InfraConfig, only: Sequence[str] | None) -> list[ServerStatus]:
@@ -137,7 +152,7 @@ def status(cfg: InfraConfig, only: Sequence[str] | None) -> list[ServerStatus]:
                 server.probe()
                 state = "ready"
             except Exception:  # any failed probe: alive but not answering
-                state = "not ready"
+                state = "unresponsive"
         ports = ",".join(str(p) for p in server.ports.values())
         rows.append(ServerStatus(server.name, record.pid if record else None, ports, state))
     return rows

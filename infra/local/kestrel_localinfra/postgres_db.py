@@ -10,6 +10,7 @@ from pathlib import Path
 
 from . import install
 from .base import Server
+from .procs import log_tail
 from .render import postgres_conf
 from .settings import DB_NAMES, DB_PASSWORD, DB_USER, InfraError
 
@@ -79,7 +80,8 @@ class PostgresDb(Server):
         if result.returncode != 0:
             raise InfraError(
                 f"initdb failed; see {self.log_path} (the {user or 'current'} user needs to reach "
-                f"{self.data_dir}: every parent directory must be searchable)"
+                f"{self.data_dir}: every parent directory must be searchable). Last lines:\n"
+                f"{log_tail(self.log_path)}"
             )
 
     def command(self) -> list[str]:

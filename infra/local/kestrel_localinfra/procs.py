@@ -15,6 +15,8 @@ from pathlib import Path
 
 from .settings import InfraError
 
+MAX_LOG_BYTES = 50 * 1024 * 1024
+
 
 @dataclass(frozen=True)
 class PidRecord:
@@ -83,6 +85,8 @@ def spawn(
 ) -> subprocess.Popen[bytes]:
     """Start a server in its own session (so `down` can reach its children) with output in its log."""
     log_path.parent.mkdir(parents=True, exist_ok=True)
+    if log_path.exists() and log_path.stat().st_size > MAX_LOG_BYTES:
+        log_path.replace(log_path.with_name(log_path.name + ".1"))  # one generation is enough here
     with log_path.open("ab") as log:
         log.write(f"\n=== {time.strftime('%Y-%m-%d %H:%M:%S')} starting: {' '.join(command)}\n".encode())
         log.flush()
@@ -162,6 +166,7 @@ def wait_ready(
     log_path: Path,
     process: subprocess.Popen[bytes] | None = None,
     record: PidRecord | None = None,
+    hint: str = "",
 ) -> float:
     """Call probe until it stops raising; fail early when the server dies. Returns seconds waited."""
     started = time.monotonic()
@@ -182,6 +187,6 @@ def wait_ready(
         if time.monotonic() - started > timeout:
             raise InfraError(
                 f"{what} was not ready after {timeout:.0f}s (last check: {last_error}); see {log_path}."
-                f" Last lines:\n{log_tail(log_path)}"
+                f"{' (' + hint + ')' if hint else ''} Last lines:\n{log_tail(log_path)}"
             )
         time.sleep(0.25)

@@ -48,7 +48,14 @@ class Ports:
             if not 1 <= port <= 65535:
                 raise InfraError(f"{name}={port} is outside 1..65535")
             values[f.name] = port
-        return cls(**values)
+        ports = cls(**values)
+        seen: dict[int, str] = {}
+        for f in fields(cls):
+            port = getattr(ports, f.name)
+            if port in seen:
+                raise InfraError(f"{cls.env_name(seen[port])} and {cls.env_name(f.name)} are both {port}")
+            seen[port] = f.name
+        return ports
 
 
 @dataclass(frozen=True)

@@ -169,3 +169,17 @@ async def test_each_group_receives_everything(case: BusCase) -> None:
 async def test_publishing_the_wrong_type_is_refused(case: BusCase) -> None:
     with pytest.raises(TypeError, match=r"kestrel\.v1\.Bar"):
         await case.bus.publish(case.channel, DeadLetter(event_id="x"))
+
+
+async def test_a_batch_arrives_whole_in_order_each_message_with_its_own_trace(case: BusCase) -> None:
+    sent = [bar("BTCUSDT", seq) for seq in range(40)]
+    await case.bus.publish_batch(case.channel, sent, trace_per_message=True)
+
+    got = await consume_until(
+        case.bus.subscribe(case.channel, group=case.group("a"), consumer="c1", options=FAST), len(sent)
+    )
+
+    assert [d.message.ts_event for d in got] == [m.ts_event for m in sent]  # type: ignore[attr-defined]
+    assert all(d.key == "BTCUSDT" for d in got)
+    trace_ids = {d.headers["traceparent"].split("-")[1] for d in got}
+    assert len(trace_ids) == len(sent)

@@ -8,6 +8,7 @@ from typing import Any
 
 import aiohttp
 import pytest
+
 from kestrel_platform.health import HealthServer
 from kestrel_platform.metrics import counter
 

@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
+
 from kestrel_platform.lifecycle import run_until_stopped, sleep_or_stop
 
 # The child process: a "service" that signals readiness, then on stop finishes one unit of work

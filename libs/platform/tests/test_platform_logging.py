@@ -10,10 +10,11 @@ from typing import Any
 
 import pytest
 import structlog
-from kestrel_platform.logging import configure_logging, get_logger
-from kestrel_platform.tracing import configure_tracing, get_tracer, reset_tracing_for_tests
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+from kestrel_platform.logging import configure_logging, get_logger
+from kestrel_platform.tracing import configure_tracing, get_tracer, reset_tracing_for_tests
 
 
 @pytest.fixture

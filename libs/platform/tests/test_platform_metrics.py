@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from kestrel_platform.metrics import counter, gauge, histogram, http_request_duration_ms, set_build_info
 from prometheus_client import REGISTRY, Counter
+
+from kestrel_platform.metrics import counter, gauge, histogram, http_request_duration_ms, set_build_info
 
 
 def test_defining_twice_returns_the_same_metric() -> None:

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator, Callable
 
 import pytest
 from aiohttp import web
+
 from kestrel_platform.health import ReadinessCheck
 from kestrel_platform.probes import (
     PROBE_TIMEOUT_S,

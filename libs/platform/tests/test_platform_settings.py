@@ -5,8 +5,9 @@ from __future__ import annotations
 import os
 
 import pytest
-from kestrel_platform.settings import ServiceSettings, SettingsError, env_var_names, load_settings
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError
+
+from kestrel_platform.settings import ServiceSettings, SettingsError, env_var_names, load_settings
 
 
 class RiskLimits(BaseModel):

@@ -7,6 +7,10 @@ from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
+from opentelemetry import trace
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
 from kestrel_platform.tracing import (
     carrier_to_kafka_headers,
     carrier_to_redis_fields,
@@ -18,9 +22,6 @@ from kestrel_platform.tracing import (
     redis_fields_to_carrier,
     reset_tracing_for_tests,
 )
-from opentelemetry import trace
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
-from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 
 @pytest.fixture

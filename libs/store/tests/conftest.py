@@ -13,6 +13,7 @@ from uuid import uuid4
 
 import asyncpg
 import pytest
+
 from kestrel_store.migrate import apply_migrations
 from kestrel_store.pool import create_pool, database_url_from_env
 

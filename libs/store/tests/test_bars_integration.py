@@ -9,9 +9,19 @@ from uuid import uuid4
 
 import asyncpg
 import pytest
+
+from kestrel_store import bars as bars_module
 from kestrel_store.bars import Bar, fetch_bars, latest_bar_ts, upsert_bars
 
 pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(autouse=True, params=["copy", "unnest"])
+def write_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Every test here runs through both write paths: COPY + staging table, and one unnest INSERT."""
+    monkeypatch.setattr(bars_module, "COPY_MIN_ROWS", 1 if request.param == "copy" else 1_000_000)
+    return str(request.param)
+
 
 START = datetime(2024, 1, 31, 22, tzinfo=UTC)  # the series crosses a month (and partition) boundary
 
@@ -89,11 +99,14 @@ async def test_inconsistent_bar_is_refused_by_the_database(pool: asyncpg.Pool) -
     assert await fetch_bars(pool, "XRP/USDT", "1h") == []  # the batch is atomic
 
 
-async def test_works_on_a_bare_connection(migrated_database: str) -> None:
+async def test_works_on_a_bare_connection_and_inside_its_transaction(migrated_database: str) -> None:
     conn = await asyncpg.connect(migrated_database)
     try:
-        written = _series("BNB/USDT", 3)
-        assert await upsert_bars(conn, written) == 3
+        written = _series("BNB/USDT", 6)
+        assert await upsert_bars(conn, written[:2]) == 2
+        async with conn.transaction():  # several batches in one caller transaction
+            assert await upsert_bars(conn, written[2:4], ensure_partitions=False) == 2
+            assert await upsert_bars(conn, written[4:], ensure_partitions=False) == 2
         assert await fetch_bars(conn, "BNB/USDT", "1h") == written
     finally:
         await conn.close()
@@ -103,4 +116,4 @@ async def test_large_batch_spanning_many_months(pool: asyncpg.Pool) -> None:
     bars = _series("LOAD/USDT", 20_000)  # hourly: about 28 months
     assert await upsert_bars(pool, bars) == 20_000
     assert await pool.fetchval("SELECT count(*) FROM market.bars WHERE symbol = 'LOAD/USDT'") == 20_000
-    assert await pool.fetchval("SELECT count(*) FROM market.bars_default") == 0
+    assert await fetch_bars(pool, "LOAD/USDT", "1h", bars[12_345].ts, limit=2) == bars[12_345:12_347]

@@ -8,6 +8,7 @@ import sys
 
 import asyncpg
 import pytest
+
 from kestrel_store.migrate import apply_migrations, migration_status
 from kestrel_store.migration_files import (
     ChecksumMismatchError,
@@ -83,7 +84,17 @@ async def test_timeseries_tables_use_the_storage_this_server_supports(migrated_d
     assert {r["name"] for r in registered} == TIMESERIES
     expected_storage = "hypertable" if has_timescale else "partitioned"
     assert {r["storage"] for r in registered} == {expected_storage}
-    if not has_timescale:
+    if has_timescale:
+        conn = await asyncpg.connect(migrated_database)
+        try:
+            hypertables = await conn.fetch(
+                "SELECT hypertable_schema || '.' || hypertable_name AS name "
+                "FROM timescaledb_information.hypertables"
+            )
+        finally:
+            await conn.close()
+        assert {r["name"] for r in hypertables} == TIMESERIES
+    else:
         # Natively partitioned parents (relkind 'p'), each with its DEFAULT partition.
         assert all(relations[name] == "p" for name in TIMESERIES)
         assert all(f"{name}_default" in relations for name in TIMESERIES)

@@ -6,6 +6,7 @@ import hashlib
 from pathlib import Path
 
 import pytest
+
 from kestrel_store.migration_files import (
     AppliedMigration,
     ChecksumMismatchError,

@@ -10,6 +10,7 @@ from uuid import uuid4
 
 import asyncpg
 import pytest
+
 from kestrel_store.bars import Bar, upsert_bars
 from kestrel_store.timeseries import resample_bars, time_bucket
 
@@ -48,7 +49,7 @@ async def test_time_bucket_ignores_the_session_time_zone(pool: asyncpg.Pool) -> 
         assert await time_bucket(conn, "1d", _utc(2024, 3, 10, 3)) == _utc(2024, 3, 10)
 
 
-async def test_time_bucket_is_inlined_to_date_bin(pool: asyncpg.Pool) -> None:
+async def test_time_bucket_is_inlined_to_the_builtin(pool: asyncpg.Pool) -> None:
     """The wrapper must cost nothing: the planner replaces it by the builtin it wraps."""
     rows = await pool.fetch("EXPLAIN (VERBOSE) SELECT kestrel.time_bucket('1 hour', ts) FROM market.bars")
     plan = "\n".join(row[0] for row in rows)

@@ -5,9 +5,10 @@ from __future__ import annotations
 import os
 
 import pytest
+from pydantic import ValidationError
+
 from kestrel_backtest.settings import BacktestSettings
 from kestrel_platform.settings import SettingsError, load_settings
-from pydantic import ValidationError
 
 
 @pytest.fixture(autouse=True)

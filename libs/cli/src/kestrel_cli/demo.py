@@ -13,6 +13,10 @@ import time
 from datetime import UTC, datetime
 from uuid import UUID
 
+from rich.console import Console
+from rich.table import Table
+
+from kestrel_cli.settings import CliSettings
 from kestrel_contracts.decimals import from_wire
 from kestrel_contracts.events import derived_event_id, now_ns
 from kestrel_contracts.registry import channel
@@ -24,10 +28,6 @@ from kestrel_platform.tracing import configure_tracing, current_trace_ids, get_t
 from kestrel_store.bars import Bar, fetch_bars, upsert_bars
 from kestrel_store.migrate import apply_migrations
 from kestrel_store.pool import create_pool
-from rich.console import Console
-from rich.table import Table
-
-from kestrel_cli.settings import CliSettings
 
 MINUTE_NS = 60_000_000_000
 
@@ -36,18 +36,33 @@ def demo_bar(symbol: str) -> BarEvent:
     """A one-minute bar that closed at the last whole minute (ts_event is the close time)."""
     close_ns = (now_ns() // MINUTE_NS) * MINUTE_NS
     return BarEvent(
-        event_id=derived_event_id("demo", symbol, str(close_ns)), ts_event=close_ns, ts_init=now_ns(),
-        symbol=symbol, venue="DEMO", timeframe="1m", ts_open=close_ns - MINUTE_NS,
-        open="4512.25", high="4519.5", low="4508", close="4517.75", volume="1250", source="kestrel demo",
+        event_id=derived_event_id("demo", symbol, str(close_ns)),
+        ts_event=close_ns,
+        ts_init=now_ns(),
+        symbol=symbol,
+        venue="DEMO",
+        timeframe="1m",
+        ts_open=close_ns - MINUTE_NS,
+        open="4512.25",
+        high="4519.5",
+        low="4508",
+        close="4517.75",
+        volume="1250",
+        source="kestrel demo",
     )
 
 
 def to_row(event: BarEvent) -> Bar:
     return Bar(
-        symbol=event.symbol, timeframe=event.timeframe,
+        symbol=event.symbol,
+        timeframe=event.timeframe,
         ts=datetime.fromtimestamp(event.ts_open / 1e9, tz=UTC),
-        open=from_wire(event.open), high=from_wire(event.high), low=from_wire(event.low),
-        close=from_wire(event.close), volume=from_wire(event.volume), event_id=UUID(event.event_id),
+        open=from_wire(event.open),
+        high=from_wire(event.high),
+        low=from_wire(event.low),
+        close=from_wire(event.close),
+        volume=from_wire(event.volume),
+        event_id=UUID(event.event_id),
     )
 
 
@@ -71,8 +86,12 @@ async def run_demo(settings: CliSettings, symbol: str, timeout_s: float) -> int:
 
     event = demo_bar(symbol)
     stop = asyncio.Event()
-    consumer = bus.subscribe(bars, group="kestrel-demo", consumer="demo-1",
-                             options=ConsumerOptions(start_from_beginning=False, poll_timeout_ms=100))
+    consumer = bus.subscribe(
+        bars,
+        group="kestrel-demo",
+        consumer="demo-1",
+        options=ConsumerOptions(start_from_beginning=False, poll_timeout_ms=100),
+    )
     task = asyncio.create_task(consumer.run(store_bar, stop))
     try:
         await asyncio.sleep(2)  # a new group joins at the log end: let it join before publishing
@@ -97,8 +116,11 @@ async def run_demo(settings: CliSettings, symbol: str, timeout_s: float) -> int:
         ("migrations applied now", ", ".join(applied) or "none (schema up to date)"),
         ("bar published", f"{event.symbol} {event.timeframe} close={event.close} event_id={event.event_id}"),
         ("consumed at", f"market.bars partition:offset {seen['position']} (group kestrel-demo)"),
-        ("stored row", f"{row.symbol} {row.ts.isoformat()} O={row.open} H={row.high} L={row.low} "
-                       f"C={row.close} V={row.volume}"),
+        (
+            "stored row",
+            f"{row.symbol} {row.ts.isoformat()} O={row.open} H={row.high} L={row.low} "
+            f"C={row.close} V={row.volume}",
+        ),
         ("one trace", f"{trace_id} (consumer span in trace {seen['consumer_trace']})"),
         ("publish -> stored", f"{elapsed_ms:.1f} ms"),
         ("Prometheus", settings.prometheus_url),

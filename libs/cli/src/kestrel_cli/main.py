@@ -8,8 +8,9 @@ import typer
 
 from kestrel_cli.settings import CliSettings
 
-app = typer.Typer(help="Kestrel: event-driven trading platform.", no_args_is_help=True,
-                  pretty_exceptions_enable=False)
+app = typer.Typer(
+    help="Kestrel: event-driven trading platform.", no_args_is_help=True, pretty_exceptions_enable=False
+)
 
 
 @app.command()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Protocol
 
 from google.protobuf.message import Message
@@ -56,6 +56,12 @@ class MessageBus(Protocol):
         headers: Mapping[str, str] | None = None,
     ) -> None:
         """Publish bytes as they are (DLQ replays and tests of malformed input)."""
+        ...
+
+    async def publish_batch(
+        self, channel: Channel, messages: Sequence[Message], *, trace_per_message: bool = False
+    ) -> None:
+        """Publish many messages in one go, keyed like `publish`; returns when all are accepted."""
         ...
 
     def subscribe(

@@ -9,13 +9,15 @@ record is finished and committed; on cancellation nothing more is committed.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import CommitFailedError
 
 from kestrel_contracts.registry import Channel, Transport
 from kestrel_messaging import admin
 from kestrel_messaging.envelope import ConsumerOptions, Handler
+from kestrel_messaging.kafka_producer import AsyncProducer
 from kestrel_messaging.metrics import CONSUMER_LAG
 from kestrel_messaging.processing import Record, process_record
 from kestrel_messaging.publishing import PublisherBase
@@ -33,17 +35,18 @@ def _check(channel: Channel) -> None:
 class KafkaBus(PublisherBase):
     """Publisher and consumer factory for one Kafka cluster.
 
-    The producer is idempotent with acks=all: `publish` returns once the broker has the record, and
-    a retried send never duplicates it. `linger_ms` trades a little latency for batching.
+    Producer: confluent-kafka (idempotent, acks=all): `publish` returns once the broker has the
+    record. Consumer: aiokafka, whose awaitable commit and rebalance handling fit "commit after the
+    effect" on the event loop. Both chosen by measurement (README, `make bench`). `linger_ms` trades
+    latency for batching; records still batch while a request is in flight at 0.
     """
 
     def __init__(
-        self, bootstrap: str, *, client_id: str = "kestrel", linger_ms: int = 1, replication_factor: int = 1
+        self, bootstrap: str, *, client_id: str = "kestrel", linger_ms: int = 0, replication_factor: int = 1
     ) -> None:
         self._bootstrap, self._client_id = bootstrap, client_id
         self._linger_ms, self._replication_factor = linger_ms, replication_factor
-        self._producer: AIOKafkaProducer | None = None
-        self._starting = asyncio.Lock()
+        self._producer: AsyncProducer | None = None
 
     @property
     def bootstrap(self) -> str:
@@ -53,29 +56,24 @@ class KafkaBus(PublisherBase):
         _check(channel)
         await admin.create_kafka_topics(self._bootstrap, [channel, channel.dlq], self._replication_factor)
 
-    async def _started_producer(self) -> AIOKafkaProducer:
-        async with self._starting:
-            if self._producer is None:
-                producer = AIOKafkaProducer(
-                    bootstrap_servers=self._bootstrap,
-                    client_id=self._client_id,
-                    acks="all",
-                    enable_idempotence=True,
-                    linger_ms=self._linger_ms,
-                )
-                await producer.start()
-                self._producer = producer
-            return self._producer
-
     async def _send(self, channel: Channel, data: bytes, key: str | None, headers: dict[str, str]) -> None:
         _check(channel)
-        producer = await self._started_producer()
-        await producer.send_and_wait(
+        if self._producer is None:
+            self._producer = AsyncProducer(
+                self._bootstrap, client_id=self._client_id, linger_ms=self._linger_ms
+            )
+        await self._producer.send(
             channel.name,
             data,
-            key=key.encode() if key is not None else None,
-            headers=carrier_to_kafka_headers(headers),
+            key.encode() if key is not None else None,
+            carrier_to_kafka_headers(headers),
         )
+
+    async def _send_many(
+        self, channel: Channel, items: Sequence[tuple[bytes, str | None, dict[str, str]]]
+    ) -> None:
+        # librdkafka queues them all at once and batches them into as few requests as it can.
+        await asyncio.gather(*(self._send(channel, data, key, headers) for data, key, headers in items))
 
     def subscribe(
         self, channel: Channel, *, group: str, consumer: str, options: ConsumerOptions | None = None
@@ -85,7 +83,7 @@ class KafkaBus(PublisherBase):
 
     async def close(self) -> None:
         if self._producer is not None:
-            await self._producer.stop()  # flushes what is pending
+            await self._producer.close()  # delivers what is pending
             self._producer = None
 
 
@@ -111,12 +109,12 @@ class KafkaSubscription:
     async def run(self, handler: Handler, stop: asyncio.Event) -> None:
         consumer = self._consumer()
         await consumer.start()
+        committer = _Committer(consumer, self._channel.name, self._group)
         try:
             while not stop.is_set():
                 batches = await consumer.getmany(
                     timeout_ms=self._options.poll_timeout_ms, max_records=self._options.batch_size
                 )
-                done: dict[TopicPartition, int] = {}
                 for tp, records in batches.items():
                     for rec in records:
                         record = Record(
@@ -133,32 +131,64 @@ class KafkaSubscription:
                             dead_letter=self._bus.publish,
                             options=self._options,
                         )
-                        done[tp] = rec.offset + 1
+                        committer.done(tp, rec.offset + 1)
                         if stop.is_set():
                             break
                     if stop.is_set():
                         break
-                await self._commit(consumer, done)
+                committer.kick()
+            await committer.drain()  # graceful stop: what was handled is committed before leaving
         finally:
+            committer.cancel()
             await consumer.stop()  # auto-commit is off: leaving the group commits nothing more
 
-    async def _commit(self, consumer: AIOKafkaConsumer, done: dict[TopicPartition, int]) -> None:
-        if not done:
-            return
+
+class _Committer:
+    """Commits handled offsets in the background so the fetch loop never waits on the coordinator.
+
+    Only offsets whose records were fully handled are ever handed in, so committing them later (or
+    not at all, if the process dies) keeps at-least-once: the group re-reads from the last commit.
+    """
+
+    def __init__(self, consumer: AIOKafkaConsumer, channel: str, group: str) -> None:
+        self._consumer, self._channel, self._group = consumer, channel, group
+        self._handled: dict[TopicPartition, int] = {}
+        self._task: asyncio.Task[None] | None = None
+
+    def done(self, tp: TopicPartition, next_offset: int) -> None:
+        self._handled[tp] = next_offset
+
+    def kick(self) -> None:
+        if self._handled and (self._task is None or self._task.done()):
+            offsets, self._handled = self._handled, {}
+            self._task = asyncio.create_task(self._commit(offsets))
+
+    async def drain(self) -> None:
+        if self._task is not None:
+            await self._task
+        if self._handled:
+            offsets, self._handled = self._handled, {}
+            await self._commit(offsets)
+
+    def cancel(self) -> None:
+        if self._task is not None and not self._task.done():
+            self._task.cancel()
+
+    async def _commit(self, offsets: dict[TopicPartition, int]) -> None:
         try:
-            await consumer.commit(done)
+            await self._consumer.commit(offsets)
         except CommitFailedError as exc:
             # The group rebalanced under us: the new owner re-reads from the last commit.
             _log.warning(
                 "offset commit failed after rebalance",
-                channel=self._channel.name,
+                channel=self._channel,
                 group=self._group,
                 error=str(exc),
             )
             return
-        for tp, next_offset in done.items():
-            highwater = consumer.highwater(tp)
+        for tp, next_offset in offsets.items():
+            highwater = self._consumer.highwater(tp)
             if highwater is not None:
-                CONSUMER_LAG.labels(self._channel.name, self._group, str(tp.partition)).set(
+                CONSUMER_LAG.labels(self._channel, self._group, str(tp.partition)).set(
                     max(highwater - next_offset, 0)
                 )

@@ -7,10 +7,12 @@ written once and behave identically on Kafka, Redis Streams and the in-memory fa
 from __future__ import annotations
 
 import abc
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from contextlib import AbstractContextManager
 
 from google.protobuf.message import Message
-from opentelemetry.trace import SpanKind
+from opentelemetry.context import Context
+from opentelemetry.trace import Span, SpanKind
 
 from kestrel_contracts.registry import Channel
 from kestrel_messaging import codec
@@ -42,19 +44,50 @@ class PublisherBase(abc.ABC):
         key: str | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> None:
-        with _tracer.start_as_current_span(
-            f"{channel.name} publish",
-            kind=SpanKind.PRODUCER,
-            attributes={
-                "messaging.system": channel.transport.value,
-                "messaging.destination.name": channel.name,
-                "messaging.message.body.size": len(data),
-            },
-        ):
+        with self._span(channel, len(data), None):
             carrier = dict(headers or {})
             inject_context(carrier)
             await self._send(channel, data, key, carrier)
         MESSAGES_PUBLISHED.labels(channel.name).inc()
+
+    async def publish_batch(
+        self, channel: Channel, messages: Sequence[Message], *, trace_per_message: bool = False
+    ) -> None:
+        """Publish many messages at once (batched by the transport); returns when all are accepted.
+
+        Each message gets its own publish span; with `trace_per_message` each span starts a new
+        trace instead of joining the current one, so that e.g. every ingested bar is traced on its
+        own from the market to the fill.
+        """
+        items: list[tuple[bytes, str | None, dict[str, str]]] = []
+        for message in messages:
+            data = codec.encode(channel, message)
+            with self._span(channel, len(data), Context() if trace_per_message else None):
+                carrier: dict[str, str] = {}
+                inject_context(carrier)
+            items.append((data, channel.key_of(message), carrier))
+        await self._send_many(channel, items)
+        MESSAGES_PUBLISHED.labels(channel.name).inc(len(items))
+
+    @staticmethod
+    def _span(channel: Channel, size: int, context: Context | None) -> AbstractContextManager[Span]:
+        return _tracer.start_as_current_span(
+            f"{channel.name} publish",
+            context=context,
+            kind=SpanKind.PRODUCER,
+            attributes={
+                "messaging.system": channel.transport.value,
+                "messaging.destination.name": channel.name,
+                "messaging.message.body.size": size,
+            },
+        )
+
+    async def _send_many(
+        self, channel: Channel, items: Sequence[tuple[bytes, str | None, dict[str, str]]]
+    ) -> None:
+        """Send a batch; transports override this when they have a cheaper way than one by one."""
+        for data, key, headers in items:
+            await self._send(channel, data, key, headers)
 
     @abc.abstractmethod
     async def _send(self, channel: Channel, data: bytes, key: str | None, headers: dict[str, str]) -> None:

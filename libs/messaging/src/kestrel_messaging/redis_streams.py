@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Sequence
 from typing import Any, cast
 
 import redis.asyncio as aioredis
@@ -38,6 +39,13 @@ def _record(entry_id: bytes, fields: dict[bytes, bytes]) -> Record:
     return Record(fields.get(b"data", b""), key, headers, entry_id.decode())
 
 
+def _fields(data: bytes, key: str | None, headers: dict[str, str]) -> dict[Any, Any]:
+    clash = _RESERVED & headers.keys()
+    if clash:
+        raise ValueError(f"header names {sorted(clash)} are reserved on Redis streams")
+    return {"data": data, "key": key or "", **headers}
+
+
 class RedisStreamBus(PublisherBase):
     def __init__(self, url: str) -> None:
         # Byte responses: payloads are protobuf, not text.
@@ -57,11 +65,19 @@ class RedisStreamBus(PublisherBase):
 
     async def _send(self, channel: Channel, data: bytes, key: str | None, headers: dict[str, str]) -> None:
         _check(channel)
-        clash = _RESERVED & headers.keys()
-        if clash:
-            raise ValueError(f"header names {sorted(clash)} are reserved on Redis streams")
-        fields: dict[Any, Any] = {"data": data, "key": key or "", **headers}
-        await self._redis.xadd(channel.name, fields, maxlen=channel.max_len, approximate=True)
+        await self._redis.xadd(
+            channel.name, _fields(data, key, headers), maxlen=channel.max_len, approximate=True
+        )
+
+    async def _send_many(
+        self, channel: Channel, items: Sequence[tuple[bytes, str | None, dict[str, str]]]
+    ) -> None:
+        # One round trip for the whole batch (a pipeline, not a transaction: order is kept).
+        _check(channel)
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for data, key, headers in items:
+                pipe.xadd(channel.name, _fields(data, key, headers), maxlen=channel.max_len, approximate=True)
+            await pipe.execute()
 
     def subscribe(
         self, channel: Channel, *, group: str, consumer: str, options: ConsumerOptions | None = None
@@ -156,16 +172,23 @@ class RedisStreamSubscription:
     async def run(self, handler: Handler, stop: asyncio.Event) -> None:
         await self._ensure_group()
         while not stop.is_set():
-            for entry_id, fields in await self._next_batch():
-                await process_record(
-                    self._channel,
-                    self._group,
-                    _record(entry_id, fields),
-                    handler,
-                    dead_letter=self._bus.publish,
-                    options=self._options,
-                )
-                await self._redis.xack(self._channel.name, self._group, entry_id)
-                if stop.is_set():
-                    # Graceful stop: what is left of the batch stays pending for this consumer name.
-                    break
+            handled: list[bytes] = []
+            try:
+                for entry_id, fields in await self._next_batch():
+                    await process_record(
+                        self._channel,
+                        self._group,
+                        _record(entry_id, fields),
+                        handler,
+                        dead_letter=self._bus.publish,
+                        options=self._options,
+                    )
+                    handled.append(entry_id)
+                    if stop.is_set():
+                        # Graceful stop: what is left of the batch stays pending for this consumer name.
+                        break
+            finally:
+                # One XACK per batch for what was fully handled, also when a handler is cancelled
+                # mid-batch: the entry in flight stays pending and is redelivered.
+                if handled:
+                    await self._redis.xack(self._channel.name, self._group, *handled)

@@ -6,7 +6,7 @@ the registry decides.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from google.protobuf.message import Message
 
@@ -49,6 +49,11 @@ class TransportRouter:
         headers: Mapping[str, str] | None = None,
     ) -> None:
         await self.bus_for(channel).publish_raw(channel, data, key=key, headers=headers)
+
+    async def publish_batch(
+        self, channel: Channel, messages: Sequence[Message], *, trace_per_message: bool = False
+    ) -> None:
+        await self.bus_for(channel).publish_batch(channel, messages, trace_per_message=trace_per_message)
 
     def subscribe(
         self, channel: Channel, *, group: str, consumer: str, options: ConsumerOptions | None = None

@@ -1,8 +1,10 @@
 """Repository for ``market.bars``: bulk idempotent writes and range reads.
 
-Writes COPY the batch into a transaction-scoped temporary table and then upsert from it with
-``ON CONFLICT (symbol, timeframe, ts)``, so a replayed or overlapping batch is harmless. COPY is the
-fastest way into PostgreSQL, and the staging step is what lets COPY be combined with ON CONFLICT.
+Every write is an upsert on ``(symbol, timeframe, ts)``, so a replayed or overlapping batch is
+harmless. Large batches are COPYed into a transaction-scoped temporary table and upserted from there
+(the staging step is what lets COPY be combined with ON CONFLICT); small ones — a live bar at a time —
+go in one ``INSERT ... SELECT FROM unnest(...)`` statement, which skips the temporary table's fixed
+cost. Both paths have the same semantics and are tested alike.
 """
 
 from __future__ import annotations
@@ -21,9 +23,11 @@ from kestrel_store.timeseries import ensure_partitions_for
 
 BAR_COLUMNS = ("symbol", "timeframe", "ts", "open", "high", "low", "close", "volume", "event_id")
 _STAGE = "kestrel_bars_stage"
+# Batches of at least this many bars use COPY; below it the temporary table costs more than it saves.
+COPY_MIN_ROWS = 500
 
-# ON COMMIT DROP: nothing outlives the batch, so a pooled connection never carries a stale stage
-# table into a later schema version.
+# ON COMMIT DROP: nothing outlives the batch even if the explicit DROP is never reached, so a pooled
+# connection never carries a stale stage table into a later schema version.
 _STAGE_DDL = f"""
 CREATE TEMPORARY TABLE {_STAGE} (
     ord integer NOT NULL, symbol text NOT NULL, timeframe text NOT NULL, ts timestamptz NOT NULL,
@@ -32,12 +36,16 @@ CREATE TEMPORARY TABLE {_STAGE} (
 ) ON COMMIT DROP
 """
 
+_UNNEST = """unnest($1::text[], $2::text[], $3::timestamptz[], $4::numeric[], $5::numeric[],
+    $6::numeric[], $7::numeric[], $8::numeric[], $9::uuid[]) WITH ORDINALITY
+    AS stage (symbol, timeframe, ts, open, high, low, close, volume, event_id, ord)"""
+
 # DISTINCT ON keeps the LAST occurrence of a key within the batch: ON CONFLICT DO UPDATE may not touch
 # the same row twice in one statement.
 _UPSERT = """
 INSERT INTO market.bars AS b (symbol, timeframe, ts, open, high, low, close, volume, event_id)
 SELECT DISTINCT ON (symbol, timeframe, ts) symbol, timeframe, ts, open, high, low, close, volume, event_id
-FROM {stage}
+FROM {source}
 ORDER BY symbol, timeframe, ts, ord DESC
 ON CONFLICT (symbol, timeframe, ts) DO {action}
 """
@@ -94,15 +102,22 @@ async def upsert_bars(
     action = _UPDATE_ACTION if on_conflict == "update" else "NOTHING"
     async with _connection(conn_or_pool) as conn:
         if ensure_partitions:
-            await ensure_partitions_for(conn, "market.bars", sorted({bar.ts for bar in bars}))
-        async with conn.transaction():
-            await conn.execute(_STAGE_DDL)
-            await conn.copy_records_to_table(
-                _STAGE,
-                records=[(i, *(getattr(bar, c) for c in BAR_COLUMNS)) for i, bar in enumerate(bars)],
-                columns=("ord", *BAR_COLUMNS),
-            )
-            status: str = await conn.execute(_UPSERT.format(stage=_STAGE, action=action))
+            await ensure_partitions_for(conn, "market.bars", [bar.ts for bar in bars])
+        if len(bars) < COPY_MIN_ROWS:
+            columns = [[getattr(bar, c) for bar in bars] for c in BAR_COLUMNS]
+            status: str = await conn.execute(_UPSERT.format(source=_UNNEST, action=action), *columns)
+        else:
+            async with conn.transaction():
+                await conn.execute(_STAGE_DDL)
+                await conn.copy_records_to_table(
+                    _STAGE,
+                    records=[(i, *(getattr(bar, c) for c in BAR_COLUMNS)) for i, bar in enumerate(bars)],
+                    columns=("ord", *BAR_COLUMNS),
+                )
+                status = await conn.execute(_UPSERT.format(source=_STAGE, action=action))
+                # Dropped here too: inside a caller's transaction ON COMMIT DROP would come too late
+                # for the next batch in that same transaction.
+                await conn.execute(f"DROP TABLE {_STAGE}")
     # The command tag is "INSERT 0 <rows>".
     return int(status.rsplit(" ", 1)[1])
 

@@ -37,7 +37,7 @@ def database_url_from_env() -> str:
 
 def _json_default(value: object) -> str:
     if isinstance(value, Decimal):
-        return str(value)
+        return format(value, "f")  # plain notation: "0.00000001", never "1E-8"
     raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 

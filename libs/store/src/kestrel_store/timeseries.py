@@ -12,9 +12,9 @@ Partition upkeep for natively partitioned tables is here too (no-ops on hypertab
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
 
 from kestrel_store.pool import Queryable
@@ -116,15 +116,27 @@ async def time_bucket(conn: Queryable, bucket: str | timedelta, ts: datetime) ->
     return result
 
 
-async def ensure_partitions_for(conn: Queryable, table: str, stamps: Sequence[datetime]) -> int:
+async def ensure_partitions_for(conn: Queryable, table: str, stamps: Iterable[datetime]) -> int:
     """Create the partitions of ``table`` that will hold ``stamps`` (call before writing a batch,
-    outside its transaction). Returns how many were created; always 0 on a hypertable."""
-    if not stamps:
+    outside its transaction). Returns how many were created; always 0 on a hypertable.
+
+    Partition intervals are whole days or months (``kestrel.create_timeseries_table`` enforces it), so
+    the UTC day of each timestamp is all the database needs: a batch of minute bars sends a handful of
+    days, not every timestamp.
+    """
+    days = sorted({_utc_midnight(ts) for ts in stamps})
+    if not days:
         return 0
     created: int = await conn.fetchval(
-        "SELECT kestrel.ensure_partitions_for($1::regclass, $2::timestamptz[])", table, list(stamps)
+        "SELECT kestrel.ensure_partitions_for($1::regclass, $2::timestamptz[])", table, days
     )
     return created
+
+
+def _utc_midnight(ts: datetime) -> datetime:
+    if ts.tzinfo is None:
+        raise ValueError(f"naive datetime {ts} has no time zone; store timestamps are timezone-aware")
+    return datetime.combine(ts.astimezone(UTC).date(), time.min, tzinfo=UTC)
 
 
 async def maintain_partitions(conn: Queryable, ahead: str | timedelta | None = None) -> int:

@@ -12,6 +12,7 @@ import asyncio
 import functools
 from importlib.metadata import version
 
+from kestrel_ingestion.settings import IngestionSettings
 from kestrel_platform.health import HealthServer, ReadinessCheck
 from kestrel_platform.lifecycle import run_service
 from kestrel_platform.logging import configure_logging, get_logger
@@ -19,8 +20,6 @@ from kestrel_platform.metrics import set_build_info
 from kestrel_platform.probes import kafka_probe, postgres_probe
 from kestrel_platform.settings import load_settings_or_exit
 from kestrel_platform.tracing import configure_tracing
-
-from kestrel_ingestion.settings import IngestionSettings
 
 _log = get_logger("kestrel.ingestion")
 

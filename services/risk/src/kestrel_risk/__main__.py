@@ -20,7 +20,6 @@ from kestrel_platform.metrics import set_build_info
 from kestrel_platform.probes import kafka_probe, postgres_probe, redis_probe
 from kestrel_platform.settings import load_settings_or_exit
 from kestrel_platform.tracing import configure_tracing
-
 from kestrel_risk.settings import RiskSettings
 
 _log = get_logger("kestrel.risk")

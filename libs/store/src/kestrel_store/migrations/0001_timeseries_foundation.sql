@@ -129,10 +129,10 @@ BEGIN
     FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
     WHERE c.oid = tbl;
 
+    -- Chunk intervals are whole months or whole days (create_timeseries_table checks it).
     suffix_fmt := CASE
         WHEN date_trunc('month', info.chunk_interval) = info.chunk_interval THEN 'YYYYMM'
-        WHEN date_trunc('day', info.chunk_interval) = info.chunk_interval THEN 'YYYYMMDD'
-        ELSE 'YYYYMMDD"_"HH24MISS'
+        ELSE 'YYYYMMDD'
     END;
     part_name := parent || '_p' || to_char(timezone('UTC', lo), suffix_fmt);
 
@@ -189,14 +189,19 @@ BEGIN
     IF info.storage = 'hypertable' OR from_ts > to_ts THEN
         RETURN 0;
     END IF;
+    -- Count first: a typo in a timestamp (year 9999) must not create tens of thousands of tables.
     lo := kestrel.time_bucket(info.chunk_interval, from_ts);
     WHILE lo <= to_ts LOOP
         buckets := buckets + 1;
-        -- A typo in a timestamp (year 9999) must not create tens of thousands of tables.
         IF buckets > 1200 THEN
             RAISE EXCEPTION 'refusing to create more than 1200 partitions of % in one call (% .. %)',
                 tbl, from_ts, to_ts;
         END IF;
+        lo := kestrel.bucket_end(info.chunk_interval, lo);
+    END LOOP;
+
+    lo := kestrel.time_bucket(info.chunk_interval, from_ts);
+    WHILE lo <= to_ts LOOP
         created := created + kestrel.ensure_partition(tbl, lo);
         lo := kestrel.bucket_end(info.chunk_interval, lo);
     END LOOP;
@@ -256,7 +261,9 @@ $$;
 -- otherwise a table PARTITION BY RANGE (time_column) with a DEFAULT partition and partitions premade
 -- for the current bucket and the next three. Native partitioning must be declared at CREATE TABLE time, which is why
 -- this takes the definitions rather than converting an existing table. Every PRIMARY KEY / UNIQUE
--- constraint must include time_column (both storages require it). Returns the storage used.
+-- constraint must include time_column (both storages require it). chunk_interval must be whole days
+-- or whole months (writers rely on it to send one timestamp per day to ensure_partitions_for).
+-- Returns the storage used.
 CREATE FUNCTION kestrel.create_timeseries_table(
     table_name text, time_column name, chunk_interval interval, definitions text
 ) RETURNS text
@@ -272,6 +279,10 @@ BEGIN
         RAISE EXCEPTION 'time-series table name % must be schema-qualified', table_name;
     END IF;
     qualified := format('%I.%I', parts[1], parts[2]);
+    IF date_trunc('day', chunk_interval) <> chunk_interval OR chunk_interval <= interval '0' THEN
+        RAISE EXCEPTION 'chunk interval % of % must be a positive number of days or months',
+            chunk_interval, table_name;
+    END IF;
 
     SELECT n.nspname INTO timescale_schema
     FROM pg_catalog.pg_extension e JOIN pg_catalog.pg_namespace n ON n.oid = e.extnamespace

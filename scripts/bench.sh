@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# `make bench`: figures on this machine. Needs the local infrastructure (started here if it is not up).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+RUN="${UV:-uv} run --frozen"
+INFRA="$RUN python infra/local/kestrel_infra.py"
+$INFRA up
+eval "$($INFRA env)"
+echo "== Kafka clients (raw): aiokafka vs confluent-kafka, and Redis Streams"
+$RUN python -m bench.bench_clients --repeat 1
+echo "== Kestrel messaging layer (what services use)"
+$RUN python bench/bench_messaging.py
