@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import pytest
 
@@ -11,16 +11,12 @@ from kestrel_contracts.v1.bar_pb2 import Bar
 from kestrel_messaging import InMemoryBus, MessageBus
 from kestrel_messaging.kafka import KafkaBus
 from kestrel_messaging.redis_streams import RedisStreamBus
-from kestrel_platform.tracing import configure_tracing, reset_tracing_for_tests
 from kestrel_testing.messaging import BusCase
 
 
 @pytest.fixture(autouse=True)
-def tracing() -> Iterator[None]:
-    """Real (SDK) tracing without an exporter, so publishers inject a W3C traceparent."""
-    configure_tracing("kestrel-messaging-tests", None)
-    yield
-    reset_tracing_for_tests()
+def _traced(tracing: None) -> None:
+    """Every contract test runs with real tracing (the shared `tracing` fixture)."""
 
 
 @pytest.fixture(

@@ -49,3 +49,45 @@ def test_settings_are_frozen() -> None:
     settings = load_settings(FeaturesSettings)
     with pytest.raises(ValidationError):
         settings.http_port = 1
+
+
+def test_feature_service_defaults() -> None:
+    settings = load_settings(FeaturesSettings)
+    assert (settings.bars_topic, settings.vectors_topic, settings.consumer_group) == (
+        "market.bars",
+        "features.vectors",
+        "features",
+    )
+    assert (settings.timeframe, settings.reference_symbol) == ("1d", "SP500")
+    assert (settings.vector_key_prefix, settings.state_key_prefix) == ("feat:", "featstate:")
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("KESTREL_TIMEFRAME", "daily"),
+        ("KESTREL_TIMEFRAME", "0m"),
+        ("KESTREL_DRIFT_EVERY", "0"),
+        ("KESTREL_MAX_ATTEMPTS", "0"),
+        ("KESTREL_CONSUMER_GROUP", " "),
+        ("KESTREL_RETRY_BACKOFF_S", "-1"),
+    ],
+)
+def test_a_bad_feature_setting_fails_fast_naming_the_variable(
+    monkeypatch: pytest.MonkeyPatch, variable: str, value: str
+) -> None:
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(SettingsError) as caught:
+        load_settings(FeaturesSettings)
+    assert [var for var, _ in caught.value.problems] == [variable]
+
+
+def test_state_keys_may_not_hide_under_the_vector_prefix(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KESTREL_STATE_KEY_PREFIX", "feat:state:")
+    with pytest.raises(SettingsError, match="KESTREL_STATE_KEY_PREFIX"):
+        load_settings(FeaturesSettings)
+
+
+def test_an_empty_reference_symbol_switches_cross_asset_features_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KESTREL_REFERENCE_SYMBOL", "")
+    assert load_settings(FeaturesSettings).reference_symbol == ""

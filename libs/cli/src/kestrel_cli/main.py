@@ -7,10 +7,13 @@ import asyncio
 import typer
 
 from kestrel_cli.settings import CliSettings
+from kestrel_ingestion.cli import app as ingest_app
 
 app = typer.Typer(
     help="Kestrel: event-driven trading platform.", no_args_is_help=True, pretty_exceptions_enable=False
 )
+
+app.add_typer(ingest_app, name="ingest")
 
 
 @app.command()

@@ -1,1 +1,25 @@
-"""Kestrel feature catalogue."""
+"""Kestrel's feature catalogue: each feature defined once, evaluated in batch or one bar at a time.
+
+>>> fs = default_feature_set("SPX")
+>>> frame = fs.batch(bars, reference=spx_bars)          # training / backtest
+>>> state = fs.new_state()
+>>> vector = state.update(ts, o, h, l, c, v, reference_close=spx_close)   # live
+"""
+
+from kestrel_featurelib.drift import psi
+from kestrel_featurelib.featureset import BAR_COLUMNS, FeatureSet, code_hash, default_feature_set
+from kestrel_featurelib.graph import EXP_TRUNCATION
+from kestrel_featurelib.spec import FeatureSpec
+from kestrel_featurelib.state import OutOfOrderBarError, StreamingState
+
+__all__ = [
+    "BAR_COLUMNS",
+    "EXP_TRUNCATION",
+    "FeatureSet",
+    "FeatureSpec",
+    "OutOfOrderBarError",
+    "StreamingState",
+    "code_hash",
+    "default_feature_set",
+    "psi",
+]

@@ -44,14 +44,21 @@ async def consume_until(
     *,
     handler: Callable[[Delivery], Awaitable[None]] | None = None,
     within_s: float = 30.0,
+    where: Callable[[Delivery], bool] | None = None,
 ) -> list[Delivery]:
-    """Run `sub` until `count` deliveries were handled (or fail after `within_s` seconds)."""
+    """Run `sub` until `count` deliveries were handled (or fail after `within_s` seconds).
+
+    With `where`, only deliveries it accepts are kept and counted (the others are still handled),
+    for tests that read a shared channel.
+    """
     got: list[Delivery] = []
     stop = asyncio.Event()
 
     async def collect(delivery: Delivery) -> None:
         if handler is not None:
             await handler(delivery)
+        if where is not None and not where(delivery):
+            return
         got.append(delivery)
         if len(got) >= count:
             stop.set()

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from kestrel_platform.tracing import configure_tracing, reset_tracing_for_tests
 from kestrel_testing.databases import temporary_database
 from kestrel_testing.endpoints import Endpoints, resolve
 
@@ -47,6 +48,14 @@ def database_url(endpoints: Endpoints) -> str:
 @pytest.fixture(scope="session")
 def mlflow_tracking_uri(endpoints: Endpoints) -> str:
     return endpoints.mlflow_tracking_uri
+
+
+@pytest.fixture
+def tracing() -> Iterator[None]:
+    """Real (SDK) tracing without an exporter, so publishers inject a W3C traceparent."""
+    configure_tracing("kestrel-tests", None)
+    yield
+    reset_tracing_for_tests()
 
 
 @pytest.fixture

@@ -1,42 +1,21 @@
 """`python -m kestrel_features`: the features service process.
 
-Wiring only: settings, logging, tracing, the /health, /ready and /metrics server, the run loop. At
-this stage the service serves those endpoints, with /ready checking Kafka, Redis, PostgreSQL, and
-waits for SIGTERM; issue #3 fills it in with the `market.bars` consumer, the streaming feature
-catalogue, the online store in Redis and the offline store in PostgreSQL.
+Wiring only: settings, logging, tracing, build info, then `service.serve` under `run_service`
+(SIGTERM/SIGINT: finish the bar in hand, commit, close, exit 0).
 """
 
 from __future__ import annotations
 
-import asyncio
 import functools
 from importlib.metadata import version
 
+from kestrel_features.service import serve
 from kestrel_features.settings import FeaturesSettings
-from kestrel_platform.health import HealthServer, ReadinessCheck
 from kestrel_platform.lifecycle import run_service
-from kestrel_platform.logging import configure_logging, get_logger
+from kestrel_platform.logging import configure_logging
 from kestrel_platform.metrics import set_build_info
-from kestrel_platform.probes import kafka_probe, postgres_probe, redis_probe
 from kestrel_platform.settings import load_settings_or_exit
 from kestrel_platform.tracing import configure_tracing
-
-_log = get_logger("kestrel.features")
-
-
-def readiness_checks(settings: FeaturesSettings) -> dict[str, ReadinessCheck]:
-    """What /ready checks: every piece of infrastructure this service talks to."""
-    return {
-        "kafka": kafka_probe(settings.kafka_bootstrap),
-        "redis": redis_probe(settings.redis_url),
-        "postgres": postgres_probe(settings.database_url),
-    }
-
-
-async def serve(settings: FeaturesSettings, stop: asyncio.Event) -> None:
-    async with HealthServer(settings.http_host, settings.http_port, readiness_checks(settings)):
-        _log.info("service.started", host=settings.http_host, port=settings.http_port)
-        await stop.wait()
 
 
 def main() -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pydantic import Field
+
 from kestrel_platform.settings import ServiceSettings
 
 __all__ = ["IngestionSettings"]
@@ -15,3 +17,13 @@ class IngestionSettings(ServiceSettings):
 
     service_name: str = "ingestion"
     http_port: int = 8001
+    batch_size: int = Field(default=2000, ge=1, le=100_000, description="Bars stored and published together.")
+    # The live service: which feed to follow.
+    symbols: str = Field(default="BTC/USDT,ETH/USDT", description="Comma-separated symbols to follow live.")
+    timeframe: str = "1m"
+    binance_rest_url: str = "https://api.binance.com"
+    binance_ws_url: str = "wss://stream.binance.com:9443"
+
+    @property
+    def symbol_list(self) -> list[str]:
+        return [s.strip() for s in self.symbols.split(",") if s.strip()]

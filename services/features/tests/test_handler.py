@@ -1,0 +1,233 @@
+"""The handler on fakes: one vector per (symbol, bar), idempotence, ordering, references, DLQ, drift."""
+
+from __future__ import annotations
+
+import math
+
+from prometheus_client import REGISTRY
+
+from kestrel_contracts.v1.bar_pb2 import Bar
+from kestrel_contracts.v1.dead_letter_pb2 import DeadLetter
+from kestrel_features.catalogue import FeatureCatalogue
+from kestrel_features.drift import DriftMonitor
+from kestrel_features.ports import SnapshotMarker, StoredVector
+from kestrel_features.testing import (
+    World,
+    delivery,
+    expected_values,
+    interleave,
+    make_series,
+    published_by_bar,
+    same_tables,
+    same_values,
+)
+from kestrel_messaging import ConsumerOptions
+from kestrel_testing.messaging import consume_until
+
+
+def _count(name: str, **labels: str) -> float:
+    return REGISTRY.get_sample_value(name, labels) or 0.0
+
+
+async def test_exactly_one_vector_per_symbol_and_bar_past_warm_up(
+    catalogue: FeatureCatalogue,
+) -> None:
+    bars = interleave(*(make_series(s, 10) for s in ("AAA", "BBB", "REF")))
+    world = World(catalogue, bars)
+    handler = await world.handler()
+    emitted_before = _count("features_vectors_emitted_total")
+
+    for bar in bars:
+        await handler(delivery(bar))
+
+    expected = expected_values(catalogue, bars, "REF")
+    assert len(expected) == 3 * (10 - catalogue.warmup + 1)
+    assert same_tables(world.stored_values(), expected)
+    published = published_by_bar(world.published(), catalogue.names)
+    by_ts = {(b.symbol, b.ts_event): (b.symbol, b.ts_open) for b in bars}
+    assert same_tables({by_ts[key]: vectors[0][1] for key, vectors in published.items()}, expected)
+    assert all(len(vectors) == 1 for vectors in published.values())
+    assert _count("features_vectors_emitted_total") - emitted_before == len(expected)
+    for symbol in ("AAA", "BBB", "REF"):
+        latest = await world.online.latest_vector(symbol)
+        last_bar = max((b for b in bars if b.symbol == symbol), key=lambda b: b.ts_open)
+        assert latest is not None
+        assert (latest.ts_open, latest.close) == (last_bar.ts_open, last_bar.close)
+        assert same_values([latest.values[n] for n in catalogue.names], expected[(symbol, last_bar.ts_open)])
+
+
+async def test_published_vectors_carry_the_bar_key_and_trace_headers(
+    catalogue: FeatureCatalogue,
+) -> None:
+    bars = make_series("AAA", 4)
+    world = World(catalogue, bars)
+    handler = await world.handler()
+    for bar in bars:
+        await handler(delivery(bar))
+    records = world.bus.records(world.vectors)
+    assert len(records) == 2
+    assert all(r.key == "AAA" for r in records)
+    assert all("traceparent" in r.headers or r.headers == {} for r in records)
+
+
+async def test_a_redelivered_or_older_bar_changes_nothing(
+    catalogue: FeatureCatalogue,
+) -> None:
+    bars = make_series("AAA", 8)
+    world = World(catalogue, bars)
+    handler = await world.handler()
+    for bar in bars:
+        await handler(delivery(bar))
+    stored, published = world.stored_values(), len(world.published())
+    duplicates = _count("features_bars_skipped_total", reason="duplicate")
+    older = _count("features_bars_skipped_total", reason="out_of_order")
+
+    await handler(delivery(bars[-1], attempt=2))
+    await handler(delivery(bars[3]))
+
+    assert same_tables(world.stored_values(), stored)
+    assert len(world.published()) == published
+    assert _count("features_bars_skipped_total", reason="duplicate") == duplicates + 1
+    assert _count("features_bars_skipped_total", reason="out_of_order") == older + 1
+    snapshot = await world.online.marker("AAA")
+    assert snapshot == SnapshotMarker(catalogue.version, bars[-1].ts_open)
+
+
+async def test_bars_of_another_timeframe_are_counted_and_ignored(
+    catalogue: FeatureCatalogue,
+) -> None:
+    hourly = make_series("AAA", 5, timeframe="1h")
+    world = World(catalogue, [])
+    handler = await world.handler()
+    before = _count("features_bars_skipped_total", reason="timeframe")
+    for bar in hourly:
+        await handler(delivery(bar))
+    assert _count("features_bars_skipped_total", reason="timeframe") == before + 5
+    assert world.online.snapshots == {} and world.published() == []
+
+
+async def test_reference_close_comes_from_the_store_when_this_instance_did_not_see_it(
+    catalogue: FeatureCatalogue,
+) -> None:
+    aaa, ref = make_series("AAA", 6), make_series("REF", 6)
+    world = World(catalogue, interleave(aaa, ref))  # REF is stored (ingestion), never delivered here
+    handler = await world.handler()
+    missing = _count("features_reference_missing_total")
+    for bar in aaa:
+        await handler(delivery(bar))
+    expected = expected_values(catalogue, interleave(aaa, ref), "REF")
+    assert same_tables(world.stored_values(), {k: v for k, v in expected.items() if k[0] == "AAA"})
+    assert all(math.isfinite(values[-1]) for values in world.stored_values().values())
+    assert _count("features_reference_missing_total") == missing
+    assert world.history.lookups <= 2  # read-ahead: one store query serves many bars
+
+
+async def test_missing_reference_gives_nan_and_is_counted(
+    catalogue: FeatureCatalogue,
+) -> None:
+    aaa = make_series("AAA", 5)
+    world = World(catalogue, aaa)
+    handler = await world.handler()
+    missing = _count("features_reference_missing_total")
+    for bar in aaa:
+        await handler(delivery(bar))
+    assert _count("features_reference_missing_total") == missing + 5
+    stored = world.stored_values()
+    assert len(stored) == 3
+    assert all(math.isnan(values[-1]) and math.isfinite(values[1]) for values in stored.values())
+    latest = await world.online.latest_vector("AAA")
+    assert latest is not None and math.isnan(latest.values["rel_strength_3"])
+
+
+async def test_a_bar_that_is_not_valid_goes_to_the_dlq_and_the_rest_is_processed(
+    catalogue: FeatureCatalogue,
+) -> None:
+    bars = make_series("AAA", 4)
+    broken = Bar()
+    broken.CopyFrom(bars[1])
+    broken.close = "not a price"
+    world = World(catalogue, bars)
+    handler = await world.handler()
+    for bar in (bars[0], broken, *bars[1:]):
+        await world.bus.publish(world.bars, bar)
+
+    await consume_until(
+        world.bus.subscribe(world.bars, group="features", consumer="c1", options=ConsumerOptions()),
+        4,  # the good bars; the broken one is dead-lettered, not delivered
+        handler=handler,
+    )
+
+    letters = world.bus.records(world.bars.dlq)
+    assert len(letters) == 1
+    letter = DeadLetter.FromString(letters[0].data)
+    assert letter.error_type == "PermanentError"
+    assert "not a plain decimal" in letter.error_message
+    assert len(world.stored_values()) == 2
+
+
+async def test_a_recomputed_vector_that_differs_from_the_stored_one_is_published_as_stored(
+    catalogue: FeatureCatalogue,
+) -> None:
+    bars = make_series("AAA", 3)
+    world = World(catalogue, bars)
+    first = StoredVector(
+        symbol="AAA", timeframe="1d", ts_open=bars[2].ts_open, version=catalogue.version,
+        values=(1.0, 2.0, 3.0, 4.0, 5.0), source_event_id=bars[2].event_id, event_id="first-id",
+    )  # fmt: skip
+    await world.offline.insert_vector(first)
+    mismatches = _count("features_recompute_mismatch_total")
+    handler = await world.handler()
+    for bar in bars:
+        await handler(delivery(bar))
+    (vector,) = world.published()
+    assert vector.event_id == "first-id"
+    assert [vector.values[n] for n in catalogue.names] == [1.0, 2.0, 3.0, 4.0, 5.0]
+    assert _count("features_recompute_mismatch_total") == mismatches + 1
+
+
+async def test_a_stale_consumer_after_a_rebalance_neither_rewinds_nor_publishes_a_different_vector(
+    catalogue: FeatureCatalogue,
+) -> None:
+    bars = make_series("AAA", 8)
+    world = World(catalogue, bars)
+    old_owner, new_owner = await world.handler(), await world.handler()
+    for bar in bars[:5]:
+        await old_owner(delivery(bar))
+    for bar in bars[5:7]:  # the symbol moved to another consumer, which went on
+        await new_owner(delivery(bar))
+    await old_owner(delivery(bars[5]))  # the old owner still had bar 5 in its last fetched batch
+    await old_owner(delivery(bars[7]))
+
+    assert (await world.online.marker("AAA")) == SnapshotMarker(catalogue.version, bars[7].ts_open)
+    expected = expected_values(catalogue, bars, "REF")
+    assert same_tables(world.stored_values(), expected)
+    for vectors in published_by_bar(world.published(), catalogue.names).values():
+        assert all(_equal_vectors(vectors[0], other) for other in vectors)
+
+
+async def test_drift_gauges_are_set_every_few_vectors(
+    catalogue: FeatureCatalogue,
+) -> None:
+    bars = make_series("AAA", 80)
+    world = World(catalogue, bars)
+
+    def psi(reference: object, current: object) -> float:
+        return 0.25
+
+    handler = await world.handler(
+        drift=DriftMonitor(catalogue.names, psi, reference_size=20, window=20, every=25)
+    )
+    for bar in bars:
+        await handler(delivery(bar))
+    assert REGISTRY.get_sample_value("feature_drift_psi", {"feature": "sma_3"}) == 0.25
+
+
+async def test_the_feature_set_is_registered_once_at_start(catalogue: FeatureCatalogue) -> None:
+    world = World(catalogue, [])
+    await world.handler()
+    await world.handler()
+    assert world.offline.feature_sets == {catalogue.version: catalogue.names}
+
+
+def _equal_vectors(a: tuple[str, tuple[float, ...]], b: tuple[str, tuple[float, ...]]) -> bool:
+    return a[0] == b[0] and same_values(a[1], b[1])

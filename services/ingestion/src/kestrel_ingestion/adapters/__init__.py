@@ -1,0 +1,1 @@
+"""Edges of the ingestion service: the store and the bus."""
