@@ -76,7 +76,9 @@ def main() -> None:
     fs = default_feature_set("NASDAQ")
     sp500, nasdaq = arch_daily_bars("sp500"), arch_daily_bars("nasdaq")
     rows = _rows(sp500, nasdaq)
-    long_bars, long_ref = random_bars(RandomSeries(seed=1, n=args.long_bars, flat_runs=50, missing_ref_prob=0.01))
+    long_bars, long_ref = random_bars(
+        RandomSeries(seed=1, n=args.long_bars, flat_runs=50, missing_ref_prob=0.01)
+    )
     results: dict[str, float | int | str] = {
         "features": len(fs.names),
         "feature_set_version": fs.version,
@@ -87,16 +89,17 @@ def main() -> None:
         f"batch_bars_per_s_{args.long_bars}_bars": _batch_bars_per_s(fs, long_bars, long_ref, 1),
         **_restore_figures(fs, rows),
     }
-    print(f"feature library: {results['features']} features, version {results['feature_set_version']}")
-    print(f"  warm-up {fs.warmup} bars, replay window {fs.replay_window} bars")
-    print(f"  streaming update (S&P 500 + NASDAQ ref): {results['stream_us_per_bar_per_symbol']:.1f} µs/bar/symbol")
-    print(f"  batch (S&P 500, {len(sp500)} bars):          {results['batch_bars_per_s_sp500']:,.0f} bars/s")
     long_key = f"batch_bars_per_s_{args.long_bars}_bars"
-    print(f"  batch (random, {args.long_bars} bars):       {results[long_key]:,.0f} bars/s")
-    print(
-        f"  snapshot {results['snapshot_bytes']} bytes, to_bytes+restore {results['snapshot_roundtrip_ms']:.2f} ms,"
-        f" replay rebuild {results['replay_rebuild_ms']:.1f} ms"
-    )
+    lines = [
+        f"feature library: {results['features']} features, version {results['feature_set_version']}",
+        f"  warm-up {fs.warmup} bars, replay window {fs.replay_window} bars",
+        f"  streaming update: {results['stream_us_per_bar_per_symbol']:.1f} µs/bar/symbol (S&P 500)",
+        f"  batch, S&P 500 ({len(sp500)} bars): {results['batch_bars_per_s_sp500']:,.0f} bars/s",
+        f"  batch, random ({args.long_bars} bars): {results[long_key]:,.0f} bars/s",
+        f"  snapshot {results['snapshot_bytes']} bytes, round trip {results['snapshot_roundtrip_ms']:.2f} ms",
+        f"  rebuild by replaying {fs.replay_window} bars: {results['replay_rebuild_ms']:.1f} ms",
+    ]
+    print("\n".join(lines))
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "features_lib.json").write_text(json.dumps(results, indent=2))
 

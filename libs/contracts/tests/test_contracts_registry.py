@@ -132,3 +132,14 @@ def test_a_wrong_registry_entry_fails_at_construction() -> None:
         Channel("x", Transport.KAFKA, Bar, partitions=0)
     with pytest.raises(ValueError, match="max_len"):
         Channel("x", Transport.REDIS_STREAM, Bar, max_len=0)
+
+
+def test_a_namespace_prefixes_every_channel_and_its_dlq(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KESTREL_CHANNEL_NAMESPACE", "run42")
+    assert channel("market.bars").name == "run42.market.bars"
+    assert channel("market.bars.dlq").name == "run42.market.bars.dlq"
+    assert channel("market.bars").dlq.name == "run42.market.bars.dlq"
+    names = [c.name for c in all_channels_with_dlq()]
+    assert names and all(name.startswith("run42.") for name in names)
+    monkeypatch.delenv("KESTREL_CHANNEL_NAMESPACE")
+    assert channel("market.bars").name == "market.bars"

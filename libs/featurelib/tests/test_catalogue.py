@@ -135,3 +135,10 @@ def test_batch_validates_its_input(feature_set: FeatureSet) -> None:
     out = feature_set.batch(bars.set_index(bars["ts"] + 1))
     assert list(out.columns) == list(feature_set.names)
     np.testing.assert_array_equal(out.index.to_numpy(), bars["ts"].to_numpy() + 1)
+
+
+def test_describe_lists_every_feature_with_its_warmup(feature_set: FeatureSet) -> None:
+    table = feature_set.describe()
+    assert list(table["name"]) == list(feature_set.names)
+    assert dict(zip(table["name"], table["warmup"], strict=True)) == dict(feature_set.warmups)
+    assert table.loc[table["name"] == "rsi_14", "params"].item() == {"period": 14}

@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import difflib
 import enum
+import os
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from types import MappingProxyType
 
 from google.protobuf.message import Message
@@ -197,13 +198,30 @@ if len(CHANNELS) != len(_ALL):
     raise RuntimeError("duplicate channel name in the registry")
 
 
+NAMESPACE_ENV = "KESTREL_CHANNEL_NAMESPACE"
+
+
+def namespace() -> str:
+    """The deployment's channel namespace (KESTREL_CHANNEL_NAMESPACE), "" when unset.
+
+    With a namespace `ns`, channel `market.bars` is the topic `ns.market.bars`: several Kestrel
+    deployments (or test runs) share one Kafka and one Redis without seeing each other's messages.
+    """
+    return os.environ.get(NAMESPACE_ENV, "").strip().strip(".")
+
+
+def _in_namespace(registered: Channel) -> Channel:
+    ns = namespace()
+    return replace(registered, name=f"{ns}.{registered.name}") if ns else registered
+
+
 def channel(name: str) -> Channel:
-    """The channel called `name`; `<name>.dlq` gives that channel's dead-letter channel."""
+    """The channel called `name` (in the current namespace); `<name>.dlq` gives its dead-letter channel."""
     found = CHANNELS.get(name)
     if found is not None:
-        return found
+        return _in_namespace(found)
     if name.endswith(DLQ_SUFFIX) and name.removesuffix(DLQ_SUFFIX) in CHANNELS:
-        return CHANNELS[name.removesuffix(DLQ_SUFFIX)].dlq
+        return _in_namespace(CHANNELS[name.removesuffix(DLQ_SUFFIX)]).dlq
     close = difflib.get_close_matches(name, list(CHANNELS), n=1)
     hint = f" (did you mean {close[0]!r}?)" if close else ""
     raise KeyError(f"unknown channel {name!r}{hint}; known channels: {', '.join(sorted(CHANNELS))}")
@@ -212,5 +230,6 @@ def channel(name: str) -> Channel:
 def all_channels_with_dlq() -> Iterator[Channel]:
     """Every registered channel, each followed by its dead-letter channel: what `make topics` creates."""
     for registered in CHANNELS.values():
-        yield registered
-        yield registered.dlq
+        placed = _in_namespace(registered)
+        yield placed
+        yield placed.dlq

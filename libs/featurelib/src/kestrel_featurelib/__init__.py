@@ -1,9 +1,12 @@
 """Kestrel's feature catalogue: each feature defined once, evaluated in batch or one bar at a time.
 
->>> fs = default_feature_set("SPX")
->>> frame = fs.batch(bars, reference=spx_bars)          # training / backtest
->>> state = fs.new_state()
->>> vector = state.update(ts, o, h, l, c, v, reference_close=spx_close)   # live
+    fs = default_feature_set("SPX")
+    frame = fs.batch(bars, reference=spx_bars)  # training, backtest: one column per fs.names
+    state = fs.new_state()  # live, one per symbol
+    vector = state.update(ts, o, h, l, c, v, reference_close=spx_close)  # dict name -> float
+    blob = state.to_bytes()  # ... later: state = fs.restore(blob)
+
+See libs/featurelib/README.md for the design (finite memory, exact replay, version hash).
 """
 
 from kestrel_featurelib.drift import psi

@@ -72,6 +72,22 @@ class FeatureSet:
             digest.update(spec.canonical().encode() + b"\0")
         return digest.hexdigest()[:12]
 
+    def describe(self) -> pd.DataFrame:
+        """The catalogue as a table: name, family, parameters, warm-up, revision, description."""
+        return pd.DataFrame(
+            [
+                {
+                    "name": s.name,
+                    "family": s.family,
+                    "params": dict(s.params),
+                    "warmup": s.warmup,
+                    "revision": s.revision,
+                    "description": s.description,
+                }
+                for s in self.specs
+            ]
+        )
+
     def new_state(self) -> StreamingState:
         return StreamingState(self._program, self.version, self.names, [self.warmups[n] for n in self.names])
 

@@ -103,6 +103,9 @@ class ServiceSettings(BaseSettings):
     redis_url: str = "redis://127.0.0.1:16379/0"
     database_url: str = "postgresql://kestrel:kestrel@127.0.0.1:15432/kestrel"
     mlflow_tracking_uri: str = "http://127.0.0.1:15000"
+    # Prefix of every Kafka topic and Redis stream (kestrel_contracts.registry reads the same variable),
+    # so deployments or test runs can share one broker without seeing each other's messages.
+    channel_namespace: str = ""
 
     @field_validator("service_name", "environment", "http_host")
     @classmethod

@@ -9,13 +9,15 @@ from __future__ import annotations
 import functools
 from importlib.metadata import version
 
-from kestrel_features.service import serve
+from kestrel_features.service import readiness_checks, serve
 from kestrel_features.settings import FeaturesSettings
 from kestrel_platform.lifecycle import run_service
 from kestrel_platform.logging import configure_logging
 from kestrel_platform.metrics import set_build_info
 from kestrel_platform.settings import load_settings_or_exit
 from kestrel_platform.tracing import configure_tracing
+
+__all__ = ["main", "readiness_checks"]  # readiness_checks: what deploy manifests wait for
 
 
 def main() -> None:

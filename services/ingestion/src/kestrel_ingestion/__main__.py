@@ -1,9 +1,9 @@
-"""`python -m kestrel_ingestion`: the ingestion service process.
+"""`python -m kestrel_ingestion`: the live ingestion service.
 
-Wiring only: settings, logging, tracing, the /health, /ready and /metrics server, the run loop. At
-this stage the service serves those endpoints, with /ready checking Kafka, PostgreSQL, and waits for
-SIGTERM; issue #3 fills it in with the sources (Binance REST/WebSocket, file replay, synthetic), bar
-validation, bulk writes to `market.bars` and publishing to Kafka `market.bars`.
+Wiring only: settings, logging, tracing, /health, /ready and /metrics, then the pipeline following
+Binance klines live (WebSocket, with REST backfill of whatever was missed since the last published
+bar) until SIGTERM, when the batch in hand is stored, published and checkpointed before exit.
+One-off jobs (backfill, file replay, synthetic, samples) are `kestrel ingest ...` commands.
 """
 
 from __future__ import annotations
@@ -12,9 +12,17 @@ import asyncio
 import functools
 from importlib.metadata import version
 
+import asyncpg
+from confluent_kafka import KafkaException
+
+from kestrel_ingestion.adapters.bar_store import PostgresBarStore
+from kestrel_ingestion.domain import BarSource
+from kestrel_ingestion.runner import ingest
 from kestrel_ingestion.settings import IngestionSettings
+from kestrel_ingestion.sources.binance_config import BinanceConfig, BinanceError
+from kestrel_ingestion.sources.resuming import ResumingBinanceSource
 from kestrel_platform.health import HealthServer, ReadinessCheck
-from kestrel_platform.lifecycle import run_service
+from kestrel_platform.lifecycle import run_service, sleep_or_stop
 from kestrel_platform.logging import configure_logging, get_logger
 from kestrel_platform.metrics import set_build_info
 from kestrel_platform.probes import kafka_probe, postgres_probe
@@ -34,8 +42,34 @@ def readiness_checks(settings: IngestionSettings) -> dict[str, ReadinessCheck]:
 
 async def serve(settings: IngestionSettings, stop: asyncio.Event) -> None:
     async with HealthServer(settings.http_host, settings.http_port, readiness_checks(settings)):
-        _log.info("service.started", host=settings.http_host, port=settings.http_port)
-        await stop.wait()
+        _log.info(
+            "service.started",
+            host=settings.http_host,
+            port=settings.http_port,
+            symbols=settings.symbol_list,
+            timeframe=settings.timeframe,
+        )
+        config = BinanceConfig().with_urls(settings.binance_rest_url, settings.binance_ws_url)
+
+        def live_source(store: PostgresBarStore) -> BarSource:
+            return ResumingBinanceSource(
+                store, settings.symbol_list, settings.timeframe, since_ns=None, config=config, live=True
+            )
+
+        delay = 1.0
+        while not stop.is_set():
+            try:
+                result = await ingest(settings, live_source, show_progress=False, stop=stop)
+            except (OSError, asyncpg.PostgresError, KafkaException, BinanceError) as exc:
+                # Dependencies may come up after us (or go away): keep /health up, retry with backoff;
+                # a restart resumes after the last published bar, so nothing is lost meanwhile.
+                _log.warning("ingestion.retrying", error=repr(exc), retry_in_s=delay)
+                if await sleep_or_stop(stop, delay):
+                    break
+                delay = min(delay * 2, 30.0)
+                continue
+            _log.info("service.stopped", published=result.published, report=result.report.render())
+            break
 
 
 def main() -> None:

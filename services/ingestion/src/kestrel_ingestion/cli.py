@@ -14,9 +14,9 @@ from kestrel_ingestion.domain import BarSource
 from kestrel_ingestion.pipeline import IngestResult
 from kestrel_ingestion.runner import ingest
 from kestrel_ingestion.settings import IngestionSettings
-from kestrel_ingestion.sources.binance import BinanceSource
 from kestrel_ingestion.sources.binance_config import BinanceConfig
 from kestrel_ingestion.sources.files import FileSource
+from kestrel_ingestion.sources.resuming import ResumingBinanceSource
 from kestrel_ingestion.sources.samples import SampleSource, available_samples
 from kestrel_ingestion.sources.synthetic import SyntheticSource
 from kestrel_ingestion.validation import BarValidator
@@ -61,31 +61,9 @@ def _run(
             return source
         assert backfill is not None
         symbols, timeframe, since, config = backfill
-        return _ResumingBinance(store, symbols, timeframe, since, config)
+        return ResumingBinanceSource(store, symbols, timeframe, since_ns=since, config=config)
 
     _finish(asyncio.run(ingest(settings, make, total=total, validator=validator)))
-
-
-class _ResumingBinance:
-    """A Binance backfill that starts, per symbol, after the last bar already published."""
-
-    name = "binance"
-
-    def __init__(
-        self, store: PostgresBarStore, symbols: list[str], timeframe: str, since: int, config: BinanceConfig
-    ) -> None:
-        self._store, self._symbols, self._timeframe = store, symbols, timeframe
-        self._since, self._config = since, config
-
-    async def bars(self):  # type: ignore[no-untyped-def]
-        since: dict[str, int] = {}
-        for symbol in self._symbols:
-            done = await self._store.resume_after(self.name, symbol, self._timeframe)
-            since[symbol] = max(self._since - 1, done if done is not None else self._since - 1)
-        async for item in BinanceSource(
-            self._symbols, self._timeframe, since_ns=since, config=self._config
-        ).bars():
-            yield item
 
 
 @app.command()

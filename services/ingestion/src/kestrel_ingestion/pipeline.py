@@ -60,12 +60,17 @@ class IngestionPipeline:
         self._on_progress = on_progress
         self._bars, self._audit = channel("market.bars"), channel("audit.logs")
 
-    async def run(self, source: BarSource) -> IngestResult:
-        """Ingest everything `source` yields; return the counts and the validation report."""
+    async def run(self, source: BarSource, stop: asyncio.Event | None = None) -> IngestResult:
+        """Ingest what `source` yields until it ends or `stop` is set; return counts and the report.
+
+        On `stop` the bars already accepted are stored, published and checkpointed before returning.
+        """
         result = IngestResult(report=self._validator.report)
         started = time.perf_counter()
         batch: list[RawBar] = []
         async for item in _with_idle_ticks(source.bars(), self._max_delay):
+            if stop is not None and stop.is_set():
+                break
             if item is None:  # the source went quiet: do not sit on a partial batch
                 await self._flush(source.name, batch, result)
                 continue

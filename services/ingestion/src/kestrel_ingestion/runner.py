@@ -6,6 +6,7 @@ the bus, makes sure the schema and channels exist, runs the pipeline and closes 
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -29,6 +30,7 @@ async def ingest(
     total: int | None = None,
     validator: BarValidator | None = None,
     show_progress: bool = True,
+    stop: asyncio.Event | None = None,
 ) -> IngestResult:
     """Ingest a source; `make_source` may use the store (a backfill resumes from it)."""
     pool = await create_pool(settings.database_url, application_name="kestrel-ingestion")
@@ -56,7 +58,7 @@ async def ingest(
                 validator=validator,
                 on_progress=lambda n: progress.advance(task, n),
             )
-            return await pipeline.run(source)
+            return await pipeline.run(source, stop)
     finally:
         await bus.close()
         await pool.close()
