@@ -132,6 +132,7 @@ def test_env_var_names_lists_base_nested_and_aliased_names() -> None:
         "KESTREL_REDIS_URL",
         "KESTREL_DATABASE_URL",
         "KESTREL_MLFLOW_TRACKING_URI",
+        "KESTREL_CHANNEL_NAMESPACE",
     }
 
     extra = env_var_names(RiskSettings) - base
