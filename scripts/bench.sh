@@ -10,3 +10,9 @@ echo "== Kafka clients (raw): aiokafka vs confluent-kafka, and Redis Streams"
 $RUN python -m bench.bench_clients --repeat 1
 echo "== Kestrel messaging layer (what services use)"
 $RUN python bench/bench_messaging.py
+echo "== Feature catalogue: streaming update cost and batch throughput"
+$RUN python bench/bench_features.py
+echo "== Ingestion: backfill write throughput"
+$RUN python bench/bench_ingestion.py
+echo "== Features service throughput (all features, one consumer)"
+$RUN python bench/bench_features_service.py

@@ -1,91 +1,40 @@
-"""Fixtures of the features service's tests: a small stand-in catalogue.
+"""Fixtures of the features service's tests: a small catalogue built with the real feature library.
 
-The stand-in catalogue has the catalogue API (names, version, warm-up, replay window, streaming
-states with byte snapshots) and a handful of finite-window features, one of them cross-asset, so
-the handler's logic is tested without depending on the real catalogue's numbers.
+The default catalogue warms up over ~500 bars; unit tests want a handful. This one is a real
+`FeatureSet` (real streaming states, snapshots, versioning, cross-asset pairing rules) over a few
+short-window features, so every handler path runs in a few bars. The full default catalogue is used
+by the integration tests and the benchmark.
 """
 
 from __future__ import annotations
 
-import json
-import math
-from collections import deque
-from collections.abc import Mapping
-from dataclasses import dataclass
+import dataclasses
 
 import pytest
 
-from kestrel_features.catalogue import FeatureCatalogue
+from kestrel_featurelib import FeatureSet, FeatureSpec
+from kestrel_featurelib.catalogue.common import LOGRET
+from kestrel_featurelib.catalogue.cross_asset import cross_asset_features
+from kestrel_featurelib.graph import CLOSE, VOLUME, rolling
 
-WINDOW = 3
-
-
-class StandInState:
-    def __init__(self) -> None:
-        self.closes: deque[float] = deque(maxlen=WINDOW)
-        self.refs: deque[float | None] = deque(maxlen=WINDOW)
-        self.volumes: deque[float] = deque(maxlen=WINDOW)
-        self._bars_seen = 0
-
-    @property
-    def bars_seen(self) -> int:
-        return self._bars_seen
-
-    def update(  # noqa: PLR0917 - the catalogue's signature
-        self,
-        ts: int,
-        open: float,
-        high: float,
-        low: float,
-        close: float,
-        volume: float,
-        reference_close: float | None = None,
-    ) -> Mapping[str, float]:
-        self.closes.append(close)
-        self.refs.append(reference_close)
-        self.volumes.append(volume)
-        self._bars_seen += 1
-        nan = math.nan
-        full = len(self.closes) == WINDOW
-        ret = math.log(self.closes[-1] / self.closes[-2]) if len(self.closes) >= 2 else nan
-        refs = list(self.refs)
-        rel = nan
-        if full and all(r is not None for r in refs):
-            rel = math.log(close / refs[-1]) - math.log(self.closes[0] / refs[0])  # type: ignore[operator]
-        return {
-            "ret_1": ret,
-            "sma_3": sum(self.closes) / WINDOW if full else nan,
-            "range_pct": (high - low) / close,
-            "volume_sum_3": sum(self.volumes) if full else nan,
-            "rel_strength_3": rel,
-        }
-
-    def to_bytes(self) -> bytes:
-        return json.dumps(
-            {"c": list(self.closes), "r": list(self.refs), "v": list(self.volumes), "n": self._bars_seen}
-        ).encode()
+REFERENCE = "REF"
 
 
-@dataclass(frozen=True)
-class StandInCatalogue:
-    version: str = "standin-1"
-    names: tuple[str, ...] = ("ret_1", "sma_3", "range_pct", "volume_sum_3", "rel_strength_3")
-    warmup: int = WINDOW
-    replay_window: int = WINDOW
-
-    def new_state(self) -> StandInState:
-        return StandInState()
-
-    def restore(self, data: bytes) -> StandInState:
-        raw = json.loads(data)
-        state = StandInState()
-        state.closes.extend(raw["c"])
-        state.refs.extend(raw["r"])
-        state.volumes.extend(raw["v"])
-        state._bars_seen = raw["n"]
-        return state
+def small_specs(reference_symbol: str = REFERENCE) -> list[FeatureSpec]:
+    return [
+        FeatureSpec("logret_1", "returns", "1-bar log return.", LOGRET),
+        FeatureSpec("sma_3", "trend", "3-bar mean close.", rolling("mean", CLOSE, 3)),
+        FeatureSpec("volume_sum_3", "volume", "3-bar volume.", rolling("sum", VOLUME, 3)),
+        *cross_asset_features(reference_symbol, corr_period=4, rs_period=3),  # last: ref_rs_3
+    ]
 
 
 @pytest.fixture
-def catalogue() -> FeatureCatalogue:
-    return StandInCatalogue()
+def catalogue() -> FeatureSet:
+    return FeatureSet(small_specs(), REFERENCE)
+
+
+@pytest.fixture
+def upgraded_catalogue() -> FeatureSet:
+    """The same features after a definition change: a new version, the same names."""
+    return FeatureSet([dataclasses.replace(spec, revision=2) for spec in small_specs()], REFERENCE)

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 
 from prometheus_client import REGISTRY
 
 from kestrel_contracts.v1.bar_pb2 import Bar
 from kestrel_contracts.v1.dead_letter_pb2 import DeadLetter
+from kestrel_contracts.v1.feature_vector_pb2 import FeatureVector
 from kestrel_features.catalogue import FeatureCatalogue
 from kestrel_features.drift import DriftMonitor
 from kestrel_features.ports import SnapshotMarker, StoredVector
@@ -22,6 +24,7 @@ from kestrel_features.testing import (
     same_values,
 )
 from kestrel_messaging import ConsumerOptions
+from kestrel_platform.tracing import configure_tracing, reset_tracing_for_tests
 from kestrel_testing.messaging import consume_until
 
 
@@ -56,18 +59,34 @@ async def test_exactly_one_vector_per_symbol_and_bar_past_warm_up(
         assert same_values([latest.values[n] for n in catalogue.names], expected[(symbol, last_bar.ts_open)])
 
 
-async def test_published_vectors_carry_the_bar_key_and_trace_headers(
+async def test_each_vector_is_keyed_by_symbol_and_continues_its_bar_s_trace(
     catalogue: FeatureCatalogue,
 ) -> None:
-    bars = make_series("AAA", 4)
-    world = World(catalogue, bars)
-    handler = await world.handler()
-    for bar in bars:
-        await handler(delivery(bar))
-    records = world.bus.records(world.vectors)
-    assert len(records) == 2
-    assert all(r.key == "AAA" for r in records)
-    assert all("traceparent" in r.headers or r.headers == {} for r in records)
+    configure_tracing("features-tests", None)  # a real SDK, so trace context is injected
+    try:
+        bars = make_series("AAA", 4)
+        world = World(catalogue, bars)
+        handler = await world.handler()
+        await world.bus.publish_batch(world.bars, bars, trace_per_message=True)  # one trace per bar
+        await consume_until(
+            world.bus.subscribe(world.bars, group="features", consumer="c1"), 4, handler=handler
+        )
+    finally:
+        reset_tracing_for_tests()
+
+    bar_traces = {
+        Bar.FromString(r.data).ts_event: _trace_id(r.headers) for r in world.bus.records(world.bars)
+    }
+    vectors = world.bus.records(world.vectors)
+    assert len(vectors) == 2
+    assert all(r.key == "AAA" for r in vectors)
+    for record in vectors:
+        vector = FeatureVector.FromString(record.data)
+        assert _trace_id(record.headers) == bar_traces[vector.ts_event]
+
+
+def _trace_id(headers: Mapping[str, str]) -> str:
+    return headers["traceparent"].split("-")[1]
 
 
 async def test_a_redelivered_or_older_bar_changes_nothing(
@@ -117,7 +136,8 @@ async def test_reference_close_comes_from_the_store_when_this_instance_did_not_s
         await handler(delivery(bar))
     expected = expected_values(catalogue, interleave(aaa, ref), "REF")
     assert same_tables(world.stored_values(), {k: v for k, v in expected.items() if k[0] == "AAA"})
-    assert all(math.isfinite(values[-1]) for values in world.stored_values().values())
+    last = world.stored_values()[("AAA", aaa[-1].ts_open)]
+    assert all(math.isfinite(value) for value in last[-3:])  # the cross-asset features are defined
     assert _count("features_reference_missing_total") == missing
     assert world.history.lookups <= 2  # read-ahead: one store query serves many bars
 
@@ -136,7 +156,7 @@ async def test_missing_reference_gives_nan_and_is_counted(
     assert len(stored) == 3
     assert all(math.isnan(values[-1]) and math.isfinite(values[1]) for values in stored.values())
     latest = await world.online.latest_vector("AAA")
-    assert latest is not None and math.isnan(latest.values["rel_strength_3"])
+    assert latest is not None and math.isnan(latest.values["ref_rs_3"])
 
 
 async def test_a_bar_that_is_not_valid_goes_to_the_dlq_and_the_rest_is_processed(
@@ -170,9 +190,10 @@ async def test_a_recomputed_vector_that_differs_from_the_stored_one_is_published
 ) -> None:
     bars = make_series("AAA", 3)
     world = World(catalogue, bars)
+    FIRST = tuple(float(i) for i in range(len(catalogue.names)))  # noqa: N806
     first = StoredVector(
         symbol="AAA", timeframe="1d", ts_open=bars[2].ts_open, version=catalogue.version,
-        values=(1.0, 2.0, 3.0, 4.0, 5.0), source_event_id=bars[2].event_id, event_id="first-id",
+        values=FIRST, source_event_id=bars[2].event_id, event_id="first-id",
     )  # fmt: skip
     await world.offline.insert_vector(first)
     mismatches = _count("features_recompute_mismatch_total")
@@ -181,7 +202,7 @@ async def test_a_recomputed_vector_that_differs_from_the_stored_one_is_published
         await handler(delivery(bar))
     (vector,) = world.published()
     assert vector.event_id == "first-id"
-    assert [vector.values[n] for n in catalogue.names] == [1.0, 2.0, 3.0, 4.0, 5.0]
+    assert tuple(vector.values[n] for n in catalogue.names) == FIRST
     assert _count("features_recompute_mismatch_total") == mismatches + 1
 
 

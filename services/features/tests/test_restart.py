@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import random
 from collections.abc import Awaitable, Callable
-from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -21,6 +20,7 @@ from prometheus_client import REGISTRY
 from kestrel_contracts.v1.bar_pb2 import Bar
 from kestrel_features.adapters.memory import InMemoryOnlineStore
 from kestrel_features.catalogue import FeatureCatalogue
+from kestrel_features.ports import SnapshotMarker
 from kestrel_features.testing import (
     World,
     delivery,
@@ -160,14 +160,15 @@ async def test_without_snapshots_the_state_is_rebuilt_from_stored_bars(
 
 
 async def test_a_new_feature_set_version_starts_from_replayed_bars_not_the_old_snapshot(
-    catalogue: FeatureCatalogue,
+    catalogue: FeatureCatalogue, upgraded_catalogue: FeatureCatalogue
 ) -> None:
     bars = _bars()
     world = World(catalogue, bars)
     old = await world.handler()
     for bar in bars[:20]:
         await old(delivery(bar))
-    upgraded = replace(catalogue, version="standin-2")  # type: ignore[type-var]
+    upgraded = upgraded_catalogue
+    assert upgraded.version != catalogue.version
     new = await world.handler(catalogue=upgraded)
     for bar in bars[20:]:
         await new(delivery(bar))
@@ -178,6 +179,6 @@ async def test_a_new_feature_set_version_starts_from_replayed_bars_not_the_old_s
         for key, values in expected.items()
         if (key[0], key[1]) in {(b.symbol, b.ts_open) for b in bars[20:]}
     }
-    assert same_tables(world.stored_values("standin-2"), after)
-    assert (await world.online.marker("AAA")).version == "standin-2"  # type: ignore[union-attr]
-    assert all(v.feature_set_version == "standin-2" for v in world.published()[-len(after) :])
+    assert same_tables(world.stored_values(upgraded.version), after)
+    assert (await world.online.marker("AAA")) == SnapshotMarker(upgraded.version, bars[-1].ts_open)
+    assert all(v.feature_set_version == upgraded.version for v in world.published()[-len(after) :])

@@ -6,6 +6,8 @@ import asyncio
 import os
 import socket
 
+import pytest
+
 from kestrel_contracts.v1.bar_pb2 import Bar
 from kestrel_contracts.v1.feature_vector_pb2 import FeatureVector
 from kestrel_features.service import channels, connect, consumer_name
@@ -23,6 +25,15 @@ def test_topics_are_the_registry_channels_under_the_configured_names() -> None:
     assert (bars.name, bars.message_type, bars.key) == ("t.bars", Bar, "symbol")
     assert (vectors.name, vectors.message_type, vectors.key) == ("t.vectors", FeatureVector, "symbol")
     assert bars.dlq.name == "t.bars.dlq"
+
+
+def test_by_default_the_topics_are_the_registry_s_in_the_deployment_s_namespace(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("KESTREL_CHANNEL_NAMESPACE", raising=False)
+    assert [c.name for c in channels(FeaturesSettings())] == ["market.bars", "features.vectors"]
+    monkeypatch.setenv("KESTREL_CHANNEL_NAMESPACE", "run42")
+    assert [c.name for c in channels(FeaturesSettings())] == ["run42.market.bars", "run42.features.vectors"]
 
 
 def test_the_consumer_is_named_after_host_and_process_unless_configured() -> None:

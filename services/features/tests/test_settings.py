@@ -53,11 +53,7 @@ def test_settings_are_frozen() -> None:
 
 def test_feature_service_defaults() -> None:
     settings = load_settings(FeaturesSettings)
-    assert (settings.bars_topic, settings.vectors_topic, settings.consumer_group) == (
-        "market.bars",
-        "features.vectors",
-        "features",
-    )
+    assert (settings.bars_topic, settings.vectors_topic, settings.consumer_group) == ("", "", "features")
     assert (settings.timeframe, settings.reference_symbol) == ("1d", "SP500")
     assert (settings.vector_key_prefix, settings.state_key_prefix) == ("feat:", "featstate:")
 

@@ -9,6 +9,7 @@ import socket
 import sys
 
 import pytest
+
 from kestrel_store.pool import create_pool
 from kestrel_testing.fake_binance import FakeBinance
 from kestrel_testing.fake_binance_data import interleave, live_updates, make_klines
@@ -27,7 +28,7 @@ async def count_bars(url: str) -> int:
     pool = await create_pool(url)
     try:
         return int(await pool.fetchval("SELECT count(*) FROM market.bars"))
-    except Exception:  # noqa: BLE001 - the schema may not be migrated yet
+    except Exception:
         return 0
     finally:
         await pool.close()
@@ -55,8 +56,12 @@ async def test_live_service_stores_and_publishes_closed_bars_then_stops_on_sigte
             KESTREL_BATCH_SIZE="4",
         )
         service = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "kestrel_ingestion", env=env,
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+            sys.executable,
+            "-m",
+            "kestrel_ingestion",
+            env=env,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
         )
         try:
             while not fake.ws_connections:  # the service subscribed: now play the market
@@ -64,7 +69,7 @@ async def test_live_service_stores_and_publishes_closed_bars_then_stops_on_sigte
                 await asyncio.sleep(0.1)
             fake.start_live()
             async with asyncio.timeout(60):
-                while await count_bars(fresh_database_url) < 20:
+                while await count_bars(fresh_database_url) < 20:  # noqa: ASYNC110 - another process's writes
                     await asyncio.sleep(0.2)
         finally:
             service.send_signal(signal.SIGTERM)

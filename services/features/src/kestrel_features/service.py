@@ -50,9 +50,12 @@ def readiness_checks(settings: FeaturesSettings) -> dict[str, ReadinessCheck]:
 
 
 def channels(settings: FeaturesSettings) -> tuple[Channel, Channel]:
-    """The bars and vectors topics: the registry's, renamed when the settings say so (tests, staging)."""
-    bars = dataclasses.replace(channel("market.bars"), name=settings.bars_topic)
-    vectors = dataclasses.replace(channel("features.vectors"), name=settings.vectors_topic)
+    """The bars and vectors topics: the registry's (namespaced), or renamed when the settings say so."""
+    bars, vectors = channel("market.bars"), channel("features.vectors")
+    if settings.bars_topic:
+        bars = dataclasses.replace(bars, name=settings.bars_topic)
+    if settings.vectors_topic:
+        vectors = dataclasses.replace(vectors, name=settings.vectors_topic)
     return bars, vectors
 
 

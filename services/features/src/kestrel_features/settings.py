@@ -24,9 +24,10 @@ class FeaturesSettings(ServiceSettings):
     service_name: str = "features"
     http_port: int = 8002
 
-    # What to consume and where to publish (topic names default to the registry's).
-    bars_topic: str = "market.bars"
-    vectors_topic: str = "features.vectors"
+    # Topic names; empty means the registry's `market.bars` / `features.vectors` (in the deployment's
+    # KESTREL_CHANNEL_NAMESPACE, if any). A name given here is used exactly as written.
+    bars_topic: str = ""
+    vectors_topic: str = ""
     consumer_group: str = "features"
     consumer_name: str = ""  # empty: "<service>-<hostname>-<pid>"
     timeframe: str = "1d"
@@ -58,7 +59,7 @@ class FeaturesSettings(ServiceSettings):
             raise ValueError(f"unknown timeframe {value!r}; expected e.g. '1m', '15m', '4h', '1d'")
         return value
 
-    @field_validator("bars_topic", "vectors_topic", "consumer_group", "vector_key_prefix", "state_key_prefix")
+    @field_validator("consumer_group", "vector_key_prefix", "state_key_prefix")
     @classmethod
     def _not_empty(cls, value: str) -> str:
         if not value.strip():
@@ -85,6 +86,11 @@ class FeaturesSettings(ServiceSettings):
         if value < 0:
             raise ValueError(f"must not be negative, got {value}")
         return value
+
+    @field_validator("bars_topic", "vectors_topic")
+    @classmethod
+    def _stripped(cls, value: str) -> str:
+        return value.strip()
 
     @model_validator(mode="after")
     def _distinct_prefixes(self) -> FeaturesSettings:
