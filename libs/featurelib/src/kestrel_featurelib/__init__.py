@@ -1,6 +1,6 @@
 """Kestrel's feature catalogue: each feature defined once, evaluated in batch or one bar at a time.
 
-    fs = default_feature_set("SPX")
+    fs = default_feature_set("SP500")
     frame = fs.batch(bars, reference=spx_bars)  # training, backtest: one column per fs.names
     state = fs.new_state()  # live, one per symbol
     vector = state.update(ts, o, h, l, c, v, reference_close=spx_close)  # dict name -> float

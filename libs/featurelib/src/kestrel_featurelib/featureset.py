@@ -133,6 +133,6 @@ def _aligned_reference(ts: np.ndarray[Any, np.dtype[np.int64]], reference: pd.Da
     return aligned.to_numpy(dtype=np.float64, copy=True)
 
 
-def default_feature_set(reference_symbol: str | None = "SPX") -> FeatureSet:
+def default_feature_set(reference_symbol: str | None = "SP500") -> FeatureSet:
     """The default catalogue; cross-asset features against ``reference_symbol`` unless it is None."""
     return FeatureSet(default_specs(reference_symbol), reference_symbol)

@@ -54,9 +54,10 @@ from kestrel_testing.fake_binance_rest import (
     symbol_param,
     symbols_list_param,
 )
+from kestrel_testing.fake_binance_trades import FakeTrade, TradeFeed, is_trade_stream
 from kestrel_testing.fake_binance_ws import KlineFeed
 
-__all__ = ["FakeBinance", "FakeKline", "LiveUpdate", "RecordedRequest", "SymbolSpec"]
+__all__ = ["FakeBinance", "FakeKline", "FakeTrade", "LiveUpdate", "RecordedRequest", "SymbolSpec"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +101,8 @@ class FakeBinance:
         self._corrupt: dict[tuple[str, int], list[Any]] = {}
         self._feed = KlineFeed(interval, self._apply_live_update, ping_interval_s)
         self.live_finished = self._feed.finished
+        self._trade_feed = TradeFeed(ping_interval_s)
+        self.trades_finished = self._trade_feed.finished
         self.requests: list[RecordedRequest] = []
         self._runner: web.AppRunner | None = None
         self._port = 0
@@ -112,8 +115,8 @@ class FakeBinance:
         app.router.add_get("/api/v3/time", self._time)
         app.router.add_get("/api/v3/exchangeInfo", self._exchange_info)
         app.router.add_get("/api/v3/klines", self._klines)
-        app.router.add_get("/ws/{stream}", self._feed.handle)
-        app.router.add_get("/stream", self._feed.handle)
+        app.router.add_get("/ws/{stream}", self._ws)
+        app.router.add_get("/stream", self._ws)
         self._runner = web.AppRunner(app, handle_signals=False)
         await self._runner.setup()
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -126,6 +129,7 @@ class FakeBinance:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         await self._feed.close()
+        await self._trade_feed.close()
         if self._runner is not None:
             await self._runner.cleanup()
 
@@ -192,6 +196,30 @@ class FakeBinance:
         """Updates the WebSocket feed plays, one every `step_s`, from the first subscriber on (or from
         `start_live()` when autostart is False)."""
         self._feed.set_script(updates, step_s, autostart)
+
+    def set_trade_script(
+        self, trades: Sequence[FakeTrade | str], *, step_s: float = 0.01, autostart: bool = True
+    ) -> None:
+        """Trades the `<symbol>@trade` streams play, one every `step_s` (a `str` entry is sent as is),
+        from the first subscriber on; the player waits while nobody is subscribed (see the trade feed)."""
+        self._trade_feed.set_trades(trades, step_s, autostart)
+
+    def drop_trade_ws_after(self, messages: int, *, outage_steps: int = 0) -> None:
+        """Like `drop_ws_after`, for the next trade-stream WebSocket."""
+        self._trade_feed.drop_after(messages, outage_steps)
+
+    @property
+    def trade_ws_connections(self) -> int:
+        return self._trade_feed.connections
+
+    async def _ws(self, request: web.Request) -> web.StreamResponse:
+        # One socket carries one kind of stream: trade streams go to the trade feed.
+        names = (
+            request.query.get("streams", "") if request.path == "/stream" else request.match_info["stream"]
+        )
+        if any(is_trade_stream(name) for name in names.split("/")):
+            return await self._trade_feed.handle(request)
+        return await self._feed.handle(request)
 
     def start_live(self) -> None:
         self._feed.start()

@@ -79,6 +79,13 @@ class KlineFeed:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._player
 
+    # Hooks a feed of another stream type (the trade feed) overrides.
+    def _is_stream(self, name: str) -> bool:
+        return is_kline_stream(name)
+
+    def _has_script(self) -> bool:
+        return bool(self._script)
+
     def _in_outage(self) -> bool:
         playing = self._player is not None and not self._player.done()
         return playing and self._played < self._refuse_until_step
@@ -89,14 +96,14 @@ class KlineFeed:
         combined = request.path == "/stream"
         names = request.query.get("streams", "") if combined else request.match_info["stream"]
         streams = {s for s in names.split("/") if s}
-        if not streams or not all(is_kline_stream(s) for s in streams):
+        if not streams or not all(self._is_stream(s) for s in streams):
             return web.json_response({"code": -1121, "msg": "Invalid stream name."}, status=400)
         ws = web.WebSocketResponse(heartbeat=self._ping_interval_s)
         await ws.prepare(request)
         subscriber = _Subscriber(streams, combined)
         self._subscribers.add(subscriber)
         self.connections += 1
-        if self._autostart and self._script:
+        if self._autostart and self._has_script():
             self.start()
         sender = asyncio.create_task(self._send(ws, subscriber, request))
         try:
@@ -133,7 +140,7 @@ class KlineFeed:
             await ws.send_json({"error": {"code": 2, "msg": "Invalid request: malformed JSON"}})
             return
         if method == "SUBSCRIBE":
-            subscriber.streams.update(p for p in params if is_kline_stream(p))
+            subscriber.streams.update(p for p in params if self._is_stream(p))
             await ws.send_json({"result": None, "id": ident})
         elif method == "UNSUBSCRIBE":
             subscriber.streams.difference_update(params)

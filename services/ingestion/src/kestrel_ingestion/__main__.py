@@ -21,6 +21,7 @@ from kestrel_ingestion.runner import ingest
 from kestrel_ingestion.settings import IngestionSettings
 from kestrel_ingestion.sources.binance_config import BinanceConfig, BinanceError
 from kestrel_ingestion.sources.resuming import ResumingBinanceSource
+from kestrel_ingestion.trades_service import follow_trades
 from kestrel_platform.health import HealthServer, ReadinessCheck
 from kestrel_platform.lifecycle import run_service, sleep_or_stop
 from kestrel_platform.logging import configure_logging, get_logger
@@ -56,6 +57,8 @@ async def serve(settings: IngestionSettings, stop: asyncio.Event) -> None:
                 store, settings.symbol_list, settings.timeframe, since_ns=None, config=config, live=True
             )
 
+        # KESTREL_TRADES: trades follow beside the klines, and stop on the same event.
+        trades = asyncio.create_task(follow_trades(settings, stop)) if settings.trades else None
         delay = 1.0
         while not stop.is_set():
             try:
@@ -70,6 +73,8 @@ async def serve(settings: IngestionSettings, stop: asyncio.Event) -> None:
                 continue
             _log.info("service.stopped", published=result.published, report=result.report.render())
             break
+        if trades is not None:
+            await trades
 
 
 def main() -> None:

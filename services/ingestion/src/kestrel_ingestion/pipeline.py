@@ -15,6 +15,7 @@ import contextlib
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from kestrel_contracts.events import new_event_id, now_ns
 from kestrel_contracts.registry import channel
@@ -29,6 +30,7 @@ from kestrel_platform.logging import get_logger
 
 _log = get_logger(__name__)
 _END = object()
+_T = TypeVar("_T")
 
 
 @dataclass
@@ -168,9 +170,7 @@ class IngestionPipeline:
         result.audit_events += 1
 
 
-async def _with_idle_ticks(
-    items: AsyncIterator[RawBar | UnreadableRow], idle_s: float
-) -> AsyncIterator[RawBar | UnreadableRow | None]:
+async def _with_idle_ticks(items: AsyncIterator[_T], idle_s: float) -> AsyncIterator[_T | None]:
     """Yield the source's items, and None whenever it has been quiet for `idle_s` (live feeds)."""
     queue: asyncio.Queue[object] = asyncio.Queue(maxsize=10_000)
 

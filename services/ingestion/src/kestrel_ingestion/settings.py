@@ -23,6 +23,7 @@ class IngestionSettings(ServiceSettings):
     timeframe: str = "1m"
     binance_rest_url: str = "https://api.binance.com"
     binance_ws_url: str = "wss://stream.binance.com:9443"
+    trades: bool = Field(default=False, description="Also follow live trades into market.ticks.")
 
     @property
     def symbol_list(self) -> list[str]:

@@ -11,7 +11,7 @@ from kestrel_featurelib.catalogue.volume import volume_features
 from kestrel_featurelib.spec import FeatureSpec
 
 
-def default_specs(reference_symbol: str | None = "SPX") -> list[FeatureSpec]:
+def default_specs(reference_symbol: str | None = "SP500") -> list[FeatureSpec]:
     specs = [
         *trend_features(),
         *momentum_features(),

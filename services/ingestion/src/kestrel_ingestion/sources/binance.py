@@ -36,7 +36,6 @@ from kestrel_ingestion.sources.binance_config import (
     BinanceApiError,
     BinanceConfig,
     BinanceError,
-    BinanceUnavailableError,
     UnknownSymbolError,
 )
 from kestrel_ingestion.sources.binance_klines import (
@@ -49,12 +48,14 @@ from kestrel_ingestion.sources.binance_klines import (
     open_time_of_row,
 )
 from kestrel_ingestion.sources.binance_rest import BinanceRestClient, Clock, RestStats, Sleep
-from kestrel_ingestion.sources.binance_ws import KlineStreamConnection, combined_stream_url
-from kestrel_platform.logging import get_logger
+from kestrel_ingestion.sources.binance_ws import (
+    KlineStreamConnection,
+    combined_stream_url,
+    pause_before_reconnect,
+)
 
 __all__ = ["BinanceConfig", "BinanceError", "BinanceSource", "BinanceSourceStats", "UnknownSymbolError"]
 
-log = get_logger(__name__)
 
 _EXCHANGE_SYMBOL = re.compile(r"[A-Z0-9\-_.]{1,20}")
 Item = RawBar | UnreadableRow
@@ -266,14 +267,7 @@ class BinanceSource:
                 yield item
 
     async def _pause_before_reconnect(self, failures: int, reason: str) -> None:
-        limit = self._config.max_reconnect_attempts
-        if limit is not None and failures > limit:
-            raise BinanceUnavailableError(
-                f"Binance WebSocket failed {failures} times in a row; last: {reason}"
-            )
-        delay = min(self._config.reconnect_max_s, self._config.reconnect_initial_s * 2 ** (failures - 1))
-        log.warning("binance.ws_reconnect", reason=reason, attempt=failures, delay_s=delay)
-        await self._sleep(delay)
+        await pause_before_reconnect(self._config, self._sleep, failures, reason, "WebSocket")
 
 
 async def _is_listed(client: BinanceRestClient, symbol: str) -> bool:

@@ -9,14 +9,32 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 
 import aiohttp
+
+from kestrel_ingestion.sources.binance_config import BinanceConfig, BinanceUnavailableError
+from kestrel_platform.logging import get_logger
+
+log = get_logger(__name__)
 
 
 def combined_stream_url(ws_url: str, streams: Sequence[str]) -> str:
     """`/stream?streams=a/b/c`: events arrive wrapped as {"stream": name, "data": payload}."""
     return f"{ws_url}/stream?streams={'/'.join(streams)}"
+
+
+async def pause_before_reconnect(
+    config: BinanceConfig, sleep: Callable[[float], Awaitable[None]], failures: int, reason: str, what: str
+) -> None:
+    """Exponential backoff before reconnecting after `failures` failures in a row; raises
+    BinanceUnavailableError once `config.max_reconnect_attempts` is exceeded."""
+    limit = config.max_reconnect_attempts
+    if limit is not None and failures > limit:
+        raise BinanceUnavailableError(f"Binance {what} failed {failures} times in a row; last: {reason}")
+    delay = min(config.reconnect_max_s, config.reconnect_initial_s * 2 ** (failures - 1))
+    log.warning("binance.ws_reconnect", stream=what, reason=reason, attempt=failures, delay_s=delay)
+    await sleep(delay)
 
 
 class KlineStreamConnection:
