@@ -9,19 +9,11 @@ idempotent order handling, the paper broker and `execution.reports`.
 from __future__ import annotations
 
 import asyncio
-import functools
-from importlib.metadata import version
 
 from kestrel_execution.settings import ExecutionSettings
-from kestrel_platform.health import HealthServer, ReadinessCheck
-from kestrel_platform.lifecycle import run_service
-from kestrel_platform.logging import configure_logging, get_logger
-from kestrel_platform.metrics import set_build_info
+from kestrel_platform.health import ReadinessCheck
 from kestrel_platform.probes import kafka_probe, postgres_probe, redis_probe
-from kestrel_platform.settings import load_settings_or_exit
-from kestrel_platform.tracing import configure_tracing
-
-_log = get_logger("kestrel.execution")
+from kestrel_platform.service import serve_health_until_stopped, start_service
 
 
 def readiness_checks(settings: ExecutionSettings) -> dict[str, ReadinessCheck]:
@@ -34,17 +26,11 @@ def readiness_checks(settings: ExecutionSettings) -> dict[str, ReadinessCheck]:
 
 
 async def serve(settings: ExecutionSettings, stop: asyncio.Event) -> None:
-    async with HealthServer(settings.http_host, settings.http_port, readiness_checks(settings)):
-        _log.info("service.started", host=settings.http_host, port=settings.http_port)
-        await stop.wait()
+    await serve_health_until_stopped(settings, readiness_checks(settings), stop)
 
 
 def main() -> None:
-    settings = load_settings_or_exit(ExecutionSettings)
-    configure_logging(settings.service_name, settings.log_level)
-    configure_tracing(settings.service_name, settings.otlp_endpoint)
-    set_build_info(settings.service_name, version("kestrel-execution"), settings.environment)
-    run_service(functools.partial(serve, settings))
+    start_service(ExecutionSettings, "kestrel-execution", serve)
 
 
 if __name__ == "__main__":

@@ -10,19 +10,11 @@ from `execution.reports`.
 from __future__ import annotations
 
 import asyncio
-import functools
-from importlib.metadata import version
 
-from kestrel_platform.health import HealthServer, ReadinessCheck
-from kestrel_platform.lifecycle import run_service
-from kestrel_platform.logging import configure_logging, get_logger
-from kestrel_platform.metrics import set_build_info
+from kestrel_platform.health import ReadinessCheck
 from kestrel_platform.probes import kafka_probe, postgres_probe, redis_probe
-from kestrel_platform.settings import load_settings_or_exit
-from kestrel_platform.tracing import configure_tracing
+from kestrel_platform.service import serve_health_until_stopped, start_service
 from kestrel_risk.settings import RiskSettings
-
-_log = get_logger("kestrel.risk")
 
 
 def readiness_checks(settings: RiskSettings) -> dict[str, ReadinessCheck]:
@@ -35,17 +27,11 @@ def readiness_checks(settings: RiskSettings) -> dict[str, ReadinessCheck]:
 
 
 async def serve(settings: RiskSettings, stop: asyncio.Event) -> None:
-    async with HealthServer(settings.http_host, settings.http_port, readiness_checks(settings)):
-        _log.info("service.started", host=settings.http_host, port=settings.http_port)
-        await stop.wait()
+    await serve_health_until_stopped(settings, readiness_checks(settings), stop)
 
 
 def main() -> None:
-    settings = load_settings_or_exit(RiskSettings)
-    configure_logging(settings.service_name, settings.log_level)
-    configure_tracing(settings.service_name, settings.otlp_endpoint)
-    set_build_info(settings.service_name, version("kestrel-risk"), settings.environment)
-    run_service(functools.partial(serve, settings))
+    start_service(RiskSettings, "kestrel-risk", serve)
 
 
 if __name__ == "__main__":
