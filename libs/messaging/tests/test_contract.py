@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
+from collections.abc import Awaitable, Callable, Sequence
 
 import pytest
 
 from kestrel_contracts.v1.bar_pb2 import Bar
 from kestrel_contracts.v1.dead_letter_pb2 import DeadLetter
-from kestrel_messaging import ConsumerOptions, Delivery, PermanentError
+from kestrel_messaging import ConsumerOptions, Delivery, PermanentError, Subscription
 from kestrel_testing.messaging import BusCase, bar, consume_until
 
 FAST = ConsumerOptions(max_attempts=3, retry_backoff_s=0.01, poll_timeout_ms=100, reclaim_idle_ms=300)
@@ -183,3 +184,93 @@ async def test_a_batch_arrives_whole_in_order_each_message_with_its_own_trace(ca
     assert all(d.key == "BTCUSDT" for d in got)
     trace_ids = {d.headers["traceparent"].split("-")[1] for d in got}
     assert len(trace_ids) == len(sent)
+
+
+async def _consume_batches(
+    sub: Subscription,
+    count: int,
+    handler: Callable[[Sequence[Delivery]], Awaitable[None]] | None = None,
+) -> list[list[Delivery]]:
+    """Run `sub.run_batches` until batches holding `count` deliveries were handled (30 s at most)."""
+    batches: list[list[Delivery]] = []
+    stop = asyncio.Event()
+
+    async def collect(deliveries: Sequence[Delivery]) -> None:
+        if handler is not None:
+            await handler(deliveries)
+        batches.append(list(deliveries))
+        if sum(len(b) for b in batches) >= count:
+            stop.set()
+
+    task = asyncio.create_task(sub.run_batches(collect, stop))
+    try:
+        await asyncio.wait_for(asyncio.shield(stop.wait()), 30)
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 15)
+    return batches
+
+
+async def test_batches_arrive_whole_and_in_order(case: BusCase) -> None:
+    sent = [bar("BTCUSDT", seq) for seq in range(30)]
+    await case.bus.publish_batch(case.channel, sent)
+
+    batches = await _consume_batches(
+        case.bus.subscribe(case.channel, group=case.group("a"), consumer="c1", options=FAST), len(sent)
+    )
+
+    got = [d.message.ts_event for batch in batches for d in batch]  # type: ignore[attr-defined]
+    assert got == [m.ts_event for m in sent]
+    assert max(len(batch) for batch in batches) > 1  # a fetch is handed over as one batch
+
+
+async def test_a_poison_message_in_a_batch_is_dead_lettered_and_the_others_handled(case: BusCase) -> None:
+    poison = bar("ETHUSDT", 3, event_id="22222222-2222-4222-8222-222222222222")
+    sent = [bar("ETHUSDT", 1), bar("ETHUSDT", 2), poison, bar("ETHUSDT", 4)]
+    await case.bus.publish_batch(case.channel, sent[:2])
+    await case.bus.publish_raw(case.channel, b"\xff\xfe not a bar", key="ETHUSDT")
+    await case.bus.publish_batch(case.channel, sent[2:])
+    calls: list[int] = []
+
+    async def reject_poison(deliveries: Sequence[Delivery]) -> None:
+        calls.append(len(deliveries))
+        if any(d.message.event_id == poison.event_id for d in deliveries):  # type: ignore[attr-defined]
+            raise RuntimeError("poison")
+
+    batches = await _consume_batches(
+        case.bus.subscribe(case.channel, group=case.group("a"), consumer="c1", options=FAST),
+        3,
+        handler=reject_poison,
+    )
+    letters = await consume_until(
+        case.bus.subscribe(case.channel.dlq, group=case.group("dlq"), consumer="c1", options=FAST), 2
+    )
+
+    handled = [d.message.ts_event for batch in batches for d in batch]  # type: ignore[attr-defined]
+    assert handled == [m.ts_event for m in sent if m is not poison]
+    by_type = {d.message.error_type: d.message for d in letters if isinstance(d.message, DeadLetter)}
+    assert set(by_type) == {"DecodeError", "RuntimeError"}
+    assert Bar.FromString(by_type["RuntimeError"].payload) == poison
+    assert by_type["RuntimeError"].attempts == FAST.max_attempts
+    assert by_type["DecodeError"].payload == b"\xff\xfe not a bar"
+
+
+async def test_batch_of_a_consumer_cancelled_mid_batch_is_redelivered(case: BusCase) -> None:
+    sent = [bar("SOLUSDT", seq) for seq in range(12)]
+    await case.bus.publish_batch(case.channel, sent)
+    entered = asyncio.Event()
+
+    async def hang(_: Sequence[Delivery]) -> None:
+        entered.set()
+        await asyncio.Event().wait()  # dies before the batch's effect is durable
+
+    first = case.bus.subscribe(case.channel, group=case.group("a"), consumer="dies", options=FAST)
+    task = asyncio.create_task(first.run_batches(hang, asyncio.Event()))
+    await asyncio.wait_for(entered.wait(), 30)
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+
+    second = case.bus.subscribe(case.channel, group=case.group("a"), consumer="survivor", options=FAST)
+    batches = await _consume_batches(second, len(sent))
+    got = [d.message.ts_event for batch in batches for d in batch]  # type: ignore[attr-defined]
+    assert got == [m.ts_event for m in sent]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from google.protobuf.message import Message
@@ -29,6 +29,8 @@ class Delivery:
 
 
 Handler = Callable[[Delivery], Awaitable[None]]
+# Gets the decoded deliveries of one fetch, in order; its effect must be durable when it returns.
+BatchHandler = Callable[[Sequence[Delivery]], Awaitable[None]]
 
 
 class PermanentError(Exception):

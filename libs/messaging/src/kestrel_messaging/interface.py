@@ -9,7 +9,7 @@ from typing import Protocol
 from google.protobuf.message import Message
 
 from kestrel_contracts.registry import Channel
-from kestrel_messaging.envelope import ConsumerOptions, Handler
+from kestrel_messaging.envelope import BatchHandler, ConsumerOptions, Handler
 
 
 class Subscription(Protocol):
@@ -21,6 +21,17 @@ class Subscription(Protocol):
         A message is committed/acknowledged only after the handler returned (its effect is durable)
         or after it was dead-lettered. On `stop` the in-flight message is finished and committed
         before returning; on cancellation nothing further is committed, so the group sees it again.
+        """
+        ...
+
+    async def run_batches(self, handler: BatchHandler, stop: asyncio.Event) -> None:
+        """Like `run`, but `handler` gets the decoded deliveries of one fetch at a time, in order.
+
+        Undecodable records are dead-lettered on their own and left out of the batch. The whole fetch
+        is committed only after the handler returned. If it raises, the batch's deliveries go one by
+        one through the per-message path (retries, PermanentError to the DLQ), each as a batch of
+        one, so a poison message neither blocks nor loses the others. On `stop` the fetch in hand is
+        finished and committed; on cancellation nothing further is committed.
         """
         ...
 

@@ -9,17 +9,18 @@ record is finished and committed; on cancellation nothing more is committed.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+import functools
+from collections.abc import Awaitable, Callable, Sequence
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.errors import CommitFailedError
 
 from kestrel_contracts.registry import Channel, Transport
 from kestrel_messaging import admin
-from kestrel_messaging.envelope import ConsumerOptions, Handler
+from kestrel_messaging.envelope import BatchHandler, ConsumerOptions, Handler
 from kestrel_messaging.kafka_producer import AsyncProducer
 from kestrel_messaging.metrics import CONSUMER_LAG
-from kestrel_messaging.processing import Record, process_record
+from kestrel_messaging.processing import Done, Record, process_batch, process_each
 from kestrel_messaging.publishing import PublisherBase
 from kestrel_platform.logging import get_logger
 from kestrel_platform.tracing import carrier_to_kafka_headers, kafka_headers_to_carrier
@@ -107,40 +108,64 @@ class KafkaSubscription:
         )
 
     async def run(self, handler: Handler, stop: asyncio.Event) -> None:
+        async def each(records: Sequence[Record], done: Done) -> None:
+            await process_each(
+                self._channel,
+                self._group,
+                records,
+                handler,
+                dead_letter=self._bus.publish,
+                options=self._options,
+                done=done,
+                stop=stop,
+            )
+
+        await self._consume(each, stop)
+
+    async def run_batches(self, handler: BatchHandler, stop: asyncio.Event) -> None:
+        async def batch(records: Sequence[Record], done: Done) -> None:
+            await process_batch(
+                self._channel,
+                self._group,
+                records,
+                handler,
+                dead_letter=self._bus.publish,
+                options=self._options,
+                done=done,
+            )
+
+        await self._consume(batch, stop)
+
+    async def _consume(
+        self, process: Callable[[Sequence[Record], Done], Awaitable[None]], stop: asyncio.Event
+    ) -> None:
         consumer = self._consumer()
         await consumer.start()
         committer = _Committer(consumer, self._channel.name, self._group)
         try:
             while not stop.is_set():
-                batches = await consumer.getmany(
+                fetched = await consumer.getmany(
                     timeout_ms=self._options.poll_timeout_ms, max_records=self._options.batch_size
                 )
-                for tp, records in batches.items():
-                    for rec in records:
-                        record = Record(
-                            rec.value or b"",
-                            rec.key.decode() if rec.key is not None else None,
-                            kafka_headers_to_carrier(rec.headers),
-                            f"{tp.partition}:{rec.offset}",
-                        )
-                        await process_record(
-                            self._channel,
-                            self._group,
-                            record,
-                            handler,
-                            dead_letter=self._bus.publish,
-                            options=self._options,
-                        )
-                        committer.done(tp, rec.offset + 1)
-                        if stop.is_set():
-                            break
-                    if stop.is_set():
-                        break
+                # One fetch, partition after partition (order is per partition, as on the topic).
+                positions = [(tp, rec.offset) for tp, recs in fetched.items() for rec in recs]
+                records = [_record(tp.partition, rec) for tp, recs in fetched.items() for rec in recs]
+                if records:
+                    await process(records, functools.partial(committer.done_at, positions))
                 committer.kick()
             await committer.drain()  # graceful stop: what was handled is committed before leaving
         finally:
             committer.cancel()
             await consumer.stop()  # auto-commit is off: leaving the group commits nothing more
+
+
+def _record(partition: int, rec: ConsumerRecord[bytes, bytes]) -> Record:
+    return Record(
+        rec.value or b"",
+        rec.key.decode() if rec.key is not None else None,
+        kafka_headers_to_carrier(rec.headers),
+        f"{partition}:{rec.offset}",
+    )
 
 
 class _Committer:
@@ -157,6 +182,11 @@ class _Committer:
 
     def done(self, tp: TopicPartition, next_offset: int) -> None:
         self._handled[tp] = next_offset
+
+    def done_at(self, positions: Sequence[tuple[TopicPartition, int]], index: int) -> None:
+        """The record at `positions[index]` (partition, offset) was handled."""
+        tp, offset = positions[index]
+        self.done(tp, offset + 1)
 
     def kick(self) -> None:
         if self._handled and (self._task is None or self._task.done()):

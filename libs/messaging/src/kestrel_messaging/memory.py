@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import time
 from collections import defaultdict
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
 from kestrel_contracts.registry import Channel
-from kestrel_messaging.envelope import ConsumerOptions, Handler
-from kestrel_messaging.processing import Record, process_record
+from kestrel_messaging.envelope import BatchHandler, ConsumerOptions, Handler
+from kestrel_messaging.processing import Done, Record, process_batch, process_each
 from kestrel_messaging.publishing import PublisherBase
 
 
@@ -67,39 +69,76 @@ class _MemorySubscription:
         self._bus, self._channel, self._group_name = bus, channel, group
         self._consumer, self._options = consumer, options
 
-    def _claim_next(self, group: _Group) -> int | None:
-        """A stale entry of another consumer first (like XAUTOCLAIM), else the next new one."""
+    def _claim(self, group: _Group, limit: int) -> list[int]:
+        """Stale entries of other consumers first (like XAUTOCLAIM), else the next new ones."""
         now = time.monotonic()
+        claimed: list[int] = []
         for index, (owner, since) in sorted(group.pending.items()):
             if owner != self._consumer and (now - since) * 1000 >= self._options.reclaim_idle_ms:
                 group.pending[index] = (self._consumer, now)
-                return index
+                claimed.append(index)
+                if len(claimed) >= limit:
+                    return claimed
+        if claimed:
+            return claimed
         log = self._bus._logs[self._channel.name]
-        if group.next_index < len(log):
+        while group.next_index < len(log) and len(claimed) < limit:
             index = group.next_index
             group.next_index += 1
             group.pending[index] = (self._consumer, now)
-            return index
-        return None
+            claimed.append(index)
+        return claimed
 
     async def run(self, handler: Handler, stop: asyncio.Event) -> None:
+        async def each(records: Sequence[Record], done: Done) -> None:
+            await process_each(
+                self._channel,
+                self._group_name,
+                records,
+                handler,
+                dead_letter=self._bus.publish,
+                options=self._options,
+                done=done,
+                stop=stop,
+            )
+
+        # One at a time: what this consumer has not claimed stays free for the others on a stop.
+        await self._consume(each, stop, 1)
+
+    async def run_batches(self, handler: BatchHandler, stop: asyncio.Event) -> None:
+        async def batch(records: Sequence[Record], done: Done) -> None:
+            await process_batch(
+                self._channel,
+                self._group_name,
+                records,
+                handler,
+                dead_letter=self._bus.publish,
+                options=self._options,
+                done=done,
+            )
+
+        await self._consume(batch, stop, self._options.batch_size)
+
+    async def _consume(
+        self,
+        process: Callable[[Sequence[Record], Done], Awaitable[None]],
+        stop: asyncio.Event,
+        limit: int,
+    ) -> None:
         group = self._bus._group(self._channel, self._group_name, self._options.start_from_beginning)
         while not stop.is_set():
-            index = self._claim_next(group)
-            if index is None:
+            indices = self._claim(group, limit)
+            if not indices:
                 async with self._bus._arrived:
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(
                             self._bus._arrived.wait(), self._options.poll_timeout_ms / 1000
                         )
                 continue
-            record = self._bus._logs[self._channel.name][index]
-            await process_record(
-                self._channel,
-                self._group_name,
-                record,
-                handler,
-                dead_letter=self._bus.publish,
-                options=self._options,
-            )
-            group.pending.pop(index, None)
+            log = self._bus._logs[self._channel.name]
+            await process([log[index] for index in indices], functools.partial(_release, group, indices))
+
+
+def _release(group: _Group, indices: Sequence[int], done: int) -> None:
+    """The `done`-th claimed entry was handled: acknowledge it."""
+    group.pending.pop(indices[done], None)

@@ -10,16 +10,23 @@ from __future__ import annotations
 import asyncio
 import time
 import traceback
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-from opentelemetry.trace import SpanKind, Status, StatusCode
+from opentelemetry.trace import Link, SpanKind, Status, StatusCode, get_current_span
 
 from kestrel_contracts.events import new_event_id, now_ns
 from kestrel_contracts.registry import Channel
 from kestrel_contracts.v1.dead_letter_pb2 import DeadLetter, DeadLetterStage
 from kestrel_messaging import codec
-from kestrel_messaging.envelope import ConsumerOptions, DecodeError, Delivery, Handler, PermanentError
+from kestrel_messaging.envelope import (
+    BatchHandler,
+    ConsumerOptions,
+    DecodeError,
+    Delivery,
+    Handler,
+    PermanentError,
+)
 from kestrel_messaging.metrics import DLQ_MESSAGES, HANDLER_RETRIES, HANDLER_SECONDS, MESSAGES_CONSUMED
 from kestrel_platform.logging import get_logger
 from kestrel_platform.tracing import extract_context, get_tracer
@@ -39,6 +46,9 @@ class Record:
 
 
 DeadLetterSink = Callable[[Channel, DeadLetter], Awaitable[None]]
+# Told the index (in the fetch) of each record whose outcome is durable, in order: the transport
+# may then commit/ack it.
+Done = Callable[[int], None]
 
 
 def _stage(error: BaseException) -> DeadLetterStage:
@@ -152,3 +162,109 @@ async def process_record(
         DLQ_MESSAGES.labels(channel.name, group, type(error).__name__).inc()
         MESSAGES_CONSUMED.labels(channel.name, group, "dlq").inc()
         return "dlq"
+
+
+async def process_each(
+    channel: Channel,
+    group: str,
+    records: Sequence[Record],
+    handler: Handler,
+    *,
+    dead_letter: DeadLetterSink,
+    options: ConsumerOptions,
+    done: Done,
+    stop: asyncio.Event,
+) -> None:
+    """Records of one fetch one by one, in order; on `stop` the rest of the fetch is left unhandled."""
+    for index, record in enumerate(records):
+        await process_record(channel, group, record, handler, dead_letter=dead_letter, options=options)
+        done(index)
+        if stop.is_set():
+            break
+
+
+async def process_batch(
+    channel: Channel,
+    group: str,
+    records: Sequence[Record],
+    handler: BatchHandler,
+    *,
+    dead_letter: DeadLetterSink,
+    options: ConsumerOptions,
+    done: Done,
+) -> None:
+    """Records of one fetch as one batch (see `Subscription.run_batches`); `done` only once all are.
+
+    Undecodable records are dead-lettered first; `done` is then called for every record in order,
+    only after the handler returned, so an offset is never committed past an unhandled record. If
+    the batch handler raises, each decoded record goes through `process_record` with a batch of one.
+    """
+    decoded: list[tuple[Record, Delivery]] = []
+    for record in records:
+        try:
+            message = codec.decode(channel, record.data)
+        except PermanentError:
+            # process_record decodes again, fails the same way and dead-letters it (metrics, log).
+            await process_record(
+                channel, group, record, _one(handler), dead_letter=dead_letter, options=options
+            )
+            continue
+        delivery = Delivery(channel, message, record.key, record.headers, record.data, record.position)
+        decoded.append((record, delivery))
+    if len(decoded) > 1 and await _batch_succeeded(channel, group, decoded, handler):
+        for index in range(len(records)):
+            done(index)
+        return
+    # One message, or a failed batch: the per-message path, retries and DLQ included.
+    handled = {id(record) for record, _ in decoded}
+    for index, record in enumerate(records):
+        if id(record) in handled:
+            await process_record(
+                channel, group, record, _one(handler), dead_letter=dead_letter, options=options
+            )
+        done(index)
+
+
+def _one(handler: BatchHandler) -> Handler:
+    async def single(delivery: Delivery) -> None:
+        await handler([delivery])
+
+    return single
+
+
+async def _batch_succeeded(
+    channel: Channel, group: str, decoded: Sequence[tuple[Record, Delivery]], handler: BatchHandler
+) -> bool:
+    """Run the batch handler once, in a span linked to each message's trace; False if it raised."""
+    links = [
+        Link(get_current_span(extract_context(record.headers)).get_span_context()) for record, _ in decoded
+    ]
+    started = time.perf_counter()
+    with _tracer.start_as_current_span(
+        f"{channel.name} process batch",
+        kind=SpanKind.CONSUMER,
+        links=[link for link in links if link.context.is_valid],
+        attributes={
+            "messaging.system": channel.transport.value,
+            "messaging.destination.name": channel.name,
+            "messaging.consumer.group.name": group,
+            "messaging.batch.message_count": len(decoded),
+        },
+    ) as span:
+        try:
+            await handler([delivery for _, delivery in decoded])
+        except Exception as exc:
+            span.record_exception(exc)
+            span.set_status(Status(StatusCode.ERROR, type(exc).__name__))
+            _log.warning(
+                "batch handler failed, handling its messages one by one",
+                channel=channel.name,
+                group=group,
+                first=decoded[0][0].position,
+                size=len(decoded),
+                error=repr(exc),
+            )
+            return False
+    HANDLER_SECONDS.labels(channel.name, group).observe(time.perf_counter() - started)
+    MESSAGES_CONSUMED.labels(channel.name, group, "ok").inc(len(decoded))
+    return True

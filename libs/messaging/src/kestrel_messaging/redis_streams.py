@@ -9,17 +9,18 @@ durable; entries a dead consumer left pending are claimed by a live one once the
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, cast
 
 import redis.asyncio as aioredis
 from redis.exceptions import ResponseError
 
 from kestrel_contracts.registry import Channel, Transport
-from kestrel_messaging.envelope import ConsumerOptions, Handler
+from kestrel_messaging.envelope import BatchHandler, ConsumerOptions, Handler
 from kestrel_messaging.metrics import CONSUMER_LAG, RECLAIMED
-from kestrel_messaging.processing import Record, process_record
+from kestrel_messaging.processing import Done, Record, process_batch, process_each
 from kestrel_messaging.publishing import PublisherBase
 from kestrel_platform.logging import get_logger
 
@@ -170,25 +171,54 @@ class RedisStreamSubscription:
                 )
 
     async def run(self, handler: Handler, stop: asyncio.Event) -> None:
+        async def each(records: Sequence[Record], done: Done) -> None:
+            # On a graceful stop what is left of the batch stays pending for this consumer name.
+            await process_each(
+                self._channel,
+                self._group,
+                records,
+                handler,
+                dead_letter=self._bus.publish,
+                options=self._options,
+                done=done,
+                stop=stop,
+            )
+
+        await self._consume(each, stop)
+
+    async def run_batches(self, handler: BatchHandler, stop: asyncio.Event) -> None:
+        async def batch(records: Sequence[Record], done: Done) -> None:
+            await process_batch(
+                self._channel,
+                self._group,
+                records,
+                handler,
+                dead_letter=self._bus.publish,
+                options=self._options,
+                done=done,
+            )
+
+        await self._consume(batch, stop)
+
+    async def _consume(
+        self, process: Callable[[Sequence[Record], Done], Awaitable[None]], stop: asyncio.Event
+    ) -> None:
         await self._ensure_group()
         while not stop.is_set():
+            entries = await self._next_batch()
             handled: list[bytes] = []
             try:
-                for entry_id, fields in await self._next_batch():
-                    await process_record(
-                        self._channel,
-                        self._group,
-                        _record(entry_id, fields),
-                        handler,
-                        dead_letter=self._bus.publish,
-                        options=self._options,
+                if entries:
+                    await process(
+                        [_record(entry_id, fields) for entry_id, fields in entries],
+                        functools.partial(_append_id, handled, entries),
                     )
-                    handled.append(entry_id)
-                    if stop.is_set():
-                        # Graceful stop: what is left of the batch stays pending for this consumer name.
-                        break
             finally:
                 # One XACK per batch for what was fully handled, also when a handler is cancelled
                 # mid-batch: the entry in flight stays pending and is redelivered.
                 if handled:
                     await self._redis.xack(self._channel.name, self._group, *handled)
+
+
+def _append_id(handled: list[bytes], entries: Sequence[_Entry], index: int) -> None:
+    handled.append(entries[index][0])

@@ -1,0 +1,77 @@
+"""Training rows: the live feature catalogue's batch evaluator plus direction labels.
+
+Features come from ``FeatureSet.batch`` — the same definitions the live features service streams —
+with the reference symbol's bars aligned on ts. A row exists from the feature set's warm-up on (the
+first bar at which every non-cross-asset feature is defined) and only where a label exists; the
+label columns (fwd_ret, label, label_end_ts) are kept apart from ``feature_names``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from kestrel_featurelib import FeatureSet
+
+from kestrel_inference.training.labels import LabelSpec, direction_labels, forward_log_return
+from kestrel_inference.training.split import IntArray
+
+ROW_COLUMNS = ("symbol", "ts", "pos", "label_end_ts", "fwd_ret", "label")
+
+
+@dataclass(frozen=True, slots=True)
+class Dataset:
+    rows: pd.DataFrame  # ROW_COLUMNS + feature_names, ordered by ts then symbol
+    feature_names: tuple[str, ...]
+    bar_ts: dict[str, IntArray]  # every bar's ts per symbol (the split counts its embargo in bars)
+    unlabelled_rows: int  # past warm-up but inside the cost band or without a future close
+
+    @property
+    def features(self) -> pd.DataFrame:
+        return self.rows.loc[:, list(self.feature_names)]
+
+
+def symbol_rows(
+    symbol: str, bars: pd.DataFrame, reference: pd.DataFrame | None, feature_set: FeatureSet, spec: LabelSpec
+) -> pd.DataFrame:
+    """Every row of ``symbol`` from warm-up on, labelled or not (label NaN = flat band or no future)."""
+    bars = bars.reset_index(drop=True)
+    features = feature_set.batch(bars, reference=reference)
+    ts = bars["ts"].to_numpy(dtype=np.int64)
+    fwd = forward_log_return(bars["close"].to_numpy(dtype=np.float64), spec.horizon)
+    label_end = np.full(len(ts), -1, dtype=np.int64)
+    label_end[: max(len(ts) - spec.horizon, 0)] = ts[spec.horizon :]
+    frame = pd.DataFrame(
+        {
+            "symbol": symbol,
+            "ts": ts,
+            "pos": np.arange(len(ts), dtype=np.int64),
+            "label_end_ts": label_end,
+            "fwd_ret": fwd,
+            "label": direction_labels(fwd, spec.cost),
+        }
+    )
+    frame = pd.concat([frame, features], axis=1)
+    return frame.iloc[max(feature_set.warmup - 1, 0) :]
+
+
+def build_dataset(
+    bars_by_symbol: Mapping[str, pd.DataFrame],
+    reference: pd.DataFrame | None,
+    feature_set: FeatureSet,
+    spec: LabelSpec,
+) -> Dataset:
+    """Labelled rows of every symbol; ``reference`` is the reference symbol's bars (ts, close)."""
+    parts = [symbol_rows(s, bars, reference, feature_set, spec) for s, bars in bars_by_symbol.items()]
+    everything = pd.concat(parts, ignore_index=True)
+    labelled = everything[everything["label"].notna()].copy()
+    labelled["label"] = labelled["label"].astype(np.int64)
+    labelled = labelled.sort_values(["ts", "symbol"], kind="stable").reset_index(drop=True)
+    return Dataset(
+        rows=labelled,
+        feature_names=tuple(feature_set.names),
+        bar_ts={s: bars["ts"].to_numpy(dtype=np.int64) for s, bars in bars_by_symbol.items()},
+        unlabelled_rows=len(everything) - len(labelled),
+    )

@@ -1,0 +1,180 @@
+"""`kestrel train`: load bars, build labelled feature rows, split by time, fit, evaluate, register."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import pandas as pd
+from kestrel_featurelib import default_feature_set
+from kestrel_store.pool import database_url_from_env
+
+from kestrel_inference.training.bars import LoadedBars, SourceChoice, load_bars
+from kestrel_inference.training.dataset import Dataset, build_dataset
+from kestrel_inference.training.errors import TrainingError
+from kestrel_inference.training.labels import LabelSpec
+from kestrel_inference.training.model import ModelParams, evaluate, fit
+from kestrel_inference.training.registry import Registered, check_reachable, log_and_register
+from kestrel_inference.training.split import Split, time_split
+
+MLFLOW_URI_ENV = "KESTREL_MLFLOW_TRACKING_URI"
+DEFAULT_MLFLOW_URI = "http://127.0.0.1:15000"
+MIN_TRAIN_ROWS = 200
+MIN_VALIDATION_ROWS = 50
+
+
+@dataclass(frozen=True, slots=True)
+class TrainingConfig:
+    symbols: tuple[str, ...] = ("SP500", "NASDAQ")
+    reference: str = "SP500"
+    horizon: int = 5
+    cost_bps: float = 10.0
+    embargo: int | None = None  # bars; None = the horizon
+    validation_fraction: float = 0.2
+    timeframe: str = "1d"
+    source: SourceChoice = "auto"
+    model_name: str = "kestrel-direction"
+    alias: str = "live"
+    experiment: str = "kestrel-training"
+    tracking_uri: str = field(default_factory=lambda: os.environ.get(MLFLOW_URI_ENV) or DEFAULT_MLFLOW_URI)
+    database_url: str = field(default_factory=database_url_from_env)
+    params: ModelParams = field(default_factory=ModelParams)
+
+
+@dataclass(frozen=True, slots=True)
+class TrainingResult:
+    registered: Registered
+    metrics: dict[str, float]
+    sources: dict[str, str]
+    data_range: dict[str, dict[str, object]]
+    feature_set_version: str
+    train_rows: int
+    validation_rows: int
+
+
+def _iso(ts_ns: int) -> str:
+    return pd.Timestamp(ts_ns, unit="ns", tz="UTC").isoformat()
+
+
+def _data_range(dataset: Dataset, split: Split) -> dict[str, dict[str, object]]:
+    out: dict[str, dict[str, object]] = {}
+    for symbol, rows in dataset.rows.groupby("symbol"):
+        out[str(symbol)] = {
+            "first_ts": _iso(int(rows["ts"].iloc[0])),
+            "last_ts": _iso(int(rows["ts"].iloc[-1])),
+            "rows": len(rows),
+            "train_rows": int((split.train["symbol"] == symbol).sum()),
+            "validation_rows": int((split.validation["symbol"] == symbol).sum()),
+        }
+    return out
+
+
+async def _load_all(config: TrainingConfig) -> dict[str, LoadedBars]:
+    wanted = dict.fromkeys((*config.symbols, config.reference))
+    loaded = [await load_bars(s, config.timeframe, config.source, config.database_url) for s in wanted]
+    return {bars.symbol: bars for bars in loaded}
+
+
+def run_training(config: TrainingConfig, report: Callable[[str], None] = print) -> TrainingResult:
+    if not config.symbols:
+        raise TrainingError("no symbols given")
+    try:
+        spec = LabelSpec(config.horizon, config.cost_bps)
+    except ValueError as exc:
+        raise TrainingError(str(exc)) from exc
+    embargo = config.horizon if config.embargo is None else config.embargo
+    check_reachable(config.tracking_uri)  # before minutes of work, not after
+    loaded = asyncio.run(_load_all(config))
+    for bars in loaded.values():
+        note = f" ({bars.note})" if bars.note else ""
+        report(f"{bars.symbol}: {len(bars.frame)} bars from {bars.source}{note}")
+    feature_set = default_feature_set(config.reference)
+    needed = feature_set.warmup + spec.horizon + embargo + MIN_TRAIN_ROWS + MIN_VALIDATION_ROWS
+    for symbol in config.symbols:
+        if len(loaded[symbol].frame) < needed:
+            raise TrainingError(
+                f"not enough bars for {symbol!r}: {len(loaded[symbol].frame)}, need at least {needed} "
+                f"(warm-up {feature_set.warmup} + horizon + embargo + minimum train/validation rows)"
+            )
+    reference = loaded[config.reference].frame[["ts", "close"]]
+    dataset = build_dataset({s: loaded[s].frame for s in config.symbols}, reference, feature_set, spec)
+    try:
+        split = time_split(
+            dataset.rows,
+            dataset.bar_ts,
+            validation_fraction=config.validation_fraction,
+            embargo=embargo,
+            horizon=spec.horizon,
+        )
+    except ValueError as exc:
+        raise TrainingError(str(exc)) from exc
+    if len(split.train) < MIN_TRAIN_ROWS or len(split.validation) < MIN_VALIDATION_ROWS:
+        raise TrainingError(
+            f"not enough labelled rows: {len(split.train)} train / {len(split.validation)} validation "
+            f"(need {MIN_TRAIN_ROWS} / {MIN_VALIDATION_ROWS})"
+        )
+    names = list(dataset.feature_names)
+    model = fit(split.train[names], split.train["label"], config.params)
+    metrics = evaluate(model, split.validation[names], split.validation["label"], split.train["label"])
+    data_range = _data_range(dataset, split)
+    tags = {
+        "feature_set_version": feature_set.version,
+        "reference_symbol": config.reference,
+        "horizon": str(spec.horizon),
+        "cost_bps": f"{spec.cost_bps:g}",
+    }
+    params = {
+        **config.params.as_dict(),
+        "symbols": ",".join(config.symbols),
+        "reference_symbol": config.reference,
+        "timeframe": config.timeframe,
+        "horizon": spec.horizon,
+        "cost_bps": spec.cost_bps,
+        "embargo": embargo,
+        "validation_fraction": config.validation_fraction,
+        "validation_start": _iso(split.validation_start),
+        "feature_set_version": feature_set.version,
+        "n_features": len(names),
+        "train_rows": len(split.train),
+        "validation_rows": len(split.validation),
+        "purged_rows": split.purged_rows,
+        "unlabelled_rows": dataset.unlabelled_rows,
+    }
+    artifacts = {
+        "features.json": {"feature_set_version": feature_set.version, "names": names},
+        "data_range.json": {
+            "symbols": data_range,
+            "sources": {s: b.source for s, b in loaded.items()},
+            "validation_start": _iso(split.validation_start),
+        },
+        "label.json": {
+            "definition": spec.describe(),
+            "horizon": spec.horizon,
+            "cost_bps": spec.cost_bps,
+            "classes": {"1": "up", "0": "down"},
+            "embargo_bars": embargo,
+        },
+    }
+    registered = log_and_register(
+        tracking_uri=config.tracking_uri,
+        experiment=config.experiment,
+        model=model,
+        example_features=split.validation[names],
+        params=params,
+        metrics=metrics,
+        tags=tags,
+        artifacts=artifacts,
+        model_name=config.model_name,
+        alias=config.alias,
+    )
+    return TrainingResult(
+        registered=registered,
+        metrics=metrics,
+        sources={s: b.source for s, b in loaded.items()},
+        data_range=data_range,
+        feature_set_version=feature_set.version,
+        train_rows=len(split.train),
+        validation_rows=len(split.validation),
+    )

@@ -1,0 +1,91 @@
+"""MLflow: one run per training, the booster logged and registered, the alias moved to it.
+
+The booster (not the scikit-learn wrapper) is what gets logged: its pyfunc ``predict`` returns
+P(up) for each feature row, which is what the inference service scores with.
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from typing import Any
+
+import lightgbm as lgb
+import mlflow
+import pandas as pd
+from mlflow.models import infer_signature
+from mlflow.tracking import MlflowClient
+
+from kestrel_inference.training.errors import TrainingError
+
+
+@dataclass(frozen=True, slots=True)
+class Registered:
+    run_id: str
+    model_name: str
+    version: str
+    alias: str
+    model_uri: str  # models:/<name>@<alias>
+
+
+def check_reachable(tracking_uri: str, timeout_s: float = 5.0) -> None:
+    """Fail fast with the URL: the MLflow client otherwise retries for minutes before giving up."""
+    if not tracking_uri.startswith(("http://", "https://")):
+        return  # a local file/sqlite store has nothing to reach
+    try:
+        with urllib.request.urlopen(f"{tracking_uri.rstrip('/')}/health", timeout=timeout_s) as response:
+            if response.status != 200:
+                raise TrainingError(f"MLflow at {tracking_uri} answered /health with {response.status}")
+    except (urllib.error.URLError, OSError) as exc:
+        raise TrainingError(
+            f"MLflow tracking server unreachable at {tracking_uri} ({exc}); start the local infrastructure "
+            "with `uv run python infra/local/kestrel_infra.py up` or set KESTREL_MLFLOW_TRACKING_URI"
+        ) from exc
+
+
+def log_and_register(
+    *,
+    tracking_uri: str,
+    experiment: str,
+    model: lgb.LGBMClassifier,
+    example_features: pd.DataFrame,
+    params: dict[str, Any],
+    metrics: dict[str, float],
+    tags: dict[str, str],
+    artifacts: dict[str, Any],
+    model_name: str,
+    alias: str,
+) -> Registered:
+    check_reachable(tracking_uri)
+    mlflow.set_tracking_uri(tracking_uri)
+    mlflow.set_experiment(experiment)
+    booster = model.booster_
+    # An example without NaN serializes as plain JSON; NaN stays a legal value of a double column.
+    complete = example_features.dropna()
+    example = (complete if len(complete) else example_features.fillna(0.0)).head(5)
+    signature = infer_signature(example_features, booster.predict(example_features))
+    with mlflow.start_run(tags=tags) as run:
+        mlflow.log_params({k: str(v) for k, v in params.items()})
+        mlflow.log_metrics({k: v for k, v in metrics.items() if v == v})  # NaN (undefined) is skipped
+        for name, content in artifacts.items():
+            mlflow.log_dict(content, name)
+        info = mlflow.lightgbm.log_model(
+            booster,
+            name="model",
+            signature=signature,
+            input_example=example,
+            registered_model_name=model_name,
+        )
+        version = str(info.registered_model_version)
+    client = MlflowClient(tracking_uri)
+    for key, value in tags.items():
+        client.set_model_version_tag(model_name, version, key, value)
+        client.set_registered_model_tag(model_name, key, value)
+    client.set_model_version_tag(
+        model_name, version, "feature_names", json.dumps(list(example_features.columns))
+    )
+    client.set_model_version_tag(model_name, version, "run_id", run.info.run_id)
+    client.set_registered_model_alias(model_name, alias, version)
+    return Registered(run.info.run_id, model_name, version, alias, f"models:/{model_name}@{alias}")
