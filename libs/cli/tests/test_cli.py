@@ -53,3 +53,48 @@ def test_demo_pushes_one_bar_through_kafka_into_postgres(
     assert f"T{unique}" in result.output
     assert "one trace" in result.output
     assert "0001_" in result.output  # a fresh database: the demo applied the migrations itself
+
+
+def test_train_is_listed_with_its_options() -> None:
+    result = runner.invoke(app, ["train", "--help"])
+    assert result.exit_code == 0
+    for option in (
+        "--symbols",
+        "--reference",
+        "--horizon",
+        "--cost-bps",
+        "--model-name",
+        "--alias",
+        "--embargo",
+    ):
+        assert option in result.output
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["--embargo", "2", "--horizon", "5"], ["--source", "bogus"], ["--symbols", " , "], ["--horizon", "0"]],
+)
+def test_train_refuses_bad_options_as_usage_errors(args: list[str]) -> None:
+    result = runner.invoke(app, ["train", *args])
+    assert result.exit_code == 2
+
+
+def test_train_names_the_mlflow_url_when_it_is_unreachable(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KESTREL_MLFLOW_TRACKING_URI", "http://127.0.0.1:9")
+    result = runner.invoke(app, ["train", "--source", "sample"])
+    assert result.exit_code == 1
+    assert "http://127.0.0.1:9" in result.output
+
+
+@pytest.mark.integration
+def test_train_registers_and_prints_the_summary(mlflow_tracking_uri: str, unique: str) -> None:
+    name = f"kestrel-direction-cli-{unique}"
+    result = runner.invoke(
+        app,
+        ["train", "--symbols", "SP500", "--source", "sample", "--model-name", name, "--alias", "live"],
+        env={"KESTREL_MLFLOW_TRACKING_URI": mlflow_tracking_uri},
+    )
+    assert result.exit_code == 0, result.output
+    assert "sample:sp500" in result.output
+    assert f"models:/{name}@live" in result.output
+    assert "baseline" in result.output and "roc_auc" in result.output

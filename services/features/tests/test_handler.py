@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
+import pytest
 from prometheus_client import REGISTRY
 
 from kestrel_contracts.v1.bar_pb2 import Bar
@@ -23,7 +25,7 @@ from kestrel_features.testing import (
     same_tables,
     same_values,
 )
-from kestrel_messaging import ConsumerOptions
+from kestrel_messaging import ConsumerOptions, Delivery
 from kestrel_platform.tracing import configure_tracing, reset_tracing_for_tests
 from kestrel_testing.messaging import consume_until
 
@@ -59,8 +61,9 @@ async def test_exactly_one_vector_per_symbol_and_bar_past_warm_up(
         assert same_values([latest.values[n] for n in catalogue.names], expected[(symbol, last_bar.ts_open)])
 
 
+@pytest.mark.parametrize("batches", [False, True], ids=["per-bar", "batch"])
 async def test_each_vector_is_keyed_by_symbol_and_continues_its_bar_s_trace(
-    catalogue: FeatureCatalogue,
+    catalogue: FeatureCatalogue, batches: bool
 ) -> None:
     configure_tracing("features-tests", None)  # a real SDK, so trace context is injected
     try:
@@ -68,9 +71,18 @@ async def test_each_vector_is_keyed_by_symbol_and_continues_its_bar_s_trace(
         world = World(catalogue, bars)
         handler = await world.handler()
         await world.bus.publish_batch(world.bars, bars, trace_per_message=True)  # one trace per bar
-        await consume_until(
-            world.bus.subscribe(world.bars, group="features", consumer="c1"), 4, handler=handler
-        )
+        subscription = world.bus.subscribe(world.bars, group="features", consumer="c1")
+        if batches:
+            stop = asyncio.Event()
+
+            async def handle(deliveries: Sequence[Delivery]) -> None:
+                await handler.handle_batch(deliveries)
+                if len(world.bus.records(world.vectors)) >= 2:
+                    stop.set()
+
+            await asyncio.wait_for(subscription.run_batches(handle, stop), 5)
+        else:
+            await consume_until(subscription, 4, handler=handler)
     finally:
         reset_tracing_for_tests()
 
@@ -252,3 +264,34 @@ async def test_the_feature_set_is_registered_once_at_start(catalogue: FeatureCat
 
 def _equal_vectors(a: tuple[str, tuple[float, ...]], b: tuple[str, tuple[float, ...]]) -> bool:
     return a[0] == b[0] and same_values(a[1], b[1])
+
+
+async def test_a_batch_gives_the_per_bar_output_with_one_read_insert_publish_and_commit_each(
+    catalogue: FeatureCatalogue, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bars = interleave(*(make_series(s, 10) for s in ("AAA", "BBB", "REF")))
+    world = World(catalogue, bars)
+    handler = await world.handler()
+    reads: list[str] = []
+    marker = world.online.marker
+
+    async def counted_marker(symbol: str) -> SnapshotMarker | None:
+        reads.append(symbol)
+        return await marker(symbol)
+
+    monkeypatch.setattr(world.online, "marker", counted_marker)
+
+    await handler.handle_batch([delivery(bar) for bar in bars])
+
+    expected = expected_values(catalogue, bars, "REF")
+    assert sorted(reads) == ["AAA", "BBB", "REF"]  # one fencing read per symbol, not per bar
+    assert world.offline.insert_calls == 1
+    assert world.online.commits == 3
+    assert same_tables(world.stored_values(), expected)
+    published = published_by_bar(world.published(), catalogue.names)
+    assert len(world.published()) == len(expected) == len(published)
+    for symbol in ("AAA", "BBB", "REF"):
+        latest = await world.online.latest_vector(symbol)
+        last_bar = max((b for b in bars if b.symbol == symbol), key=lambda b: b.ts_open)
+        assert latest is not None and latest.ts_open == last_bar.ts_open
+        assert await world.online.marker(symbol) == SnapshotMarker(catalogue.version, last_bar.ts_open)

@@ -1,5 +1,8 @@
 """Killing the service at any point and restarting it loses nothing and duplicates nothing (on fakes).
 
+Bars go one at a time or in batches (`handle_batch`, one fetch of the consumer: one bulk insert, one
+batch publish, one commit per symbol); both are killed inside each effect.
+
 A "process" is a handler with its own memory; it dies by an exception raised inside one of its
 effects (store insert, publish, online-store commit) at a chosen bar. The next process starts with
 empty memory on the same stores, and the consumer group redelivers from its last committed offset,
@@ -33,10 +36,11 @@ from kestrel_features.testing import (
 )
 
 SYMBOLS = ("AAA", "BBB", "REF")
+# Each effect by its per-bar and its batch method; a kill counts calls of either.
 EFFECTS = {
-    "insert": ("offline", "insert_vector"),
-    "publish": ("bus", "publish"),
-    "commit": ("online", "commit"),
+    "insert": ("offline", ("insert_vector", "insert_vectors")),
+    "publish": ("bus", ("publish", "publish_batch")),
+    "commit": ("online", ("commit",)),
 }
 
 
@@ -47,19 +51,28 @@ class ProcessDiedError(Exception):
 def _die_on_call(world: World, effect: str, call: int) -> Callable[[], None]:
     """Make the `call`-th use of `effect` kill the process; returns the undo (the next process's world)."""
     owner = getattr(world, EFFECTS[effect][0])
-    name = EFFECTS[effect][1]
-    original: Callable[..., Awaitable[Any]] = getattr(owner, name)
+    names = EFFECTS[effect][1]
+    originals: dict[str, Callable[..., Awaitable[Any]]] = {name: getattr(owner, name) for name in names}
     calls = 0
 
-    async def dying(*args: Any, **kwargs: Any) -> Any:
-        nonlocal calls
-        calls += 1
-        if calls == call:
-            raise ProcessDiedError(f"killed in {effect} #{call}")
-        return await original(*args, **kwargs)
+    def dying(original: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
+        async def call_or_die(*args: Any, **kwargs: Any) -> Any:
+            nonlocal calls
+            calls += 1
+            if calls == call:
+                raise ProcessDiedError(f"killed in {effect} #{call}")
+            return await original(*args, **kwargs)
 
-    setattr(owner, name, dying)
-    return lambda: setattr(owner, name, original)
+        return call_or_die
+
+    for name, original in originals.items():
+        setattr(owner, name, dying(original))
+
+    def undo() -> None:
+        for name, original in originals.items():
+            setattr(owner, name, original)
+
+    return undo
 
 
 def _bars() -> list[Bar]:
@@ -182,3 +195,96 @@ async def test_a_new_feature_set_version_starts_from_replayed_bars_not_the_old_s
     assert same_tables(world.stored_values(upgraded.version), after)
     assert (await world.online.marker("AAA")) == SnapshotMarker(upgraded.version, bars[-1].ts_open)
     assert all(v.feature_set_version == upgraded.version for v in world.published()[-len(after) :])
+
+
+def _in_batches(bars: list[Bar], size: int) -> list[list[Bar]]:
+    return [bars[start : start + size] for start in range(0, len(bars), size)]
+
+
+async def _run_batches_with_a_kill(
+    catalogue: FeatureCatalogue, effect: str, call: int, size: int, rewind: int
+) -> World:
+    bars = _bars()
+    world = World(catalogue, bars)
+    undo = _die_on_call(world, effect, call)
+    first = await world.handler()
+    died_at = None
+    for start in range(0, len(bars), size):
+        try:
+            await first.handle_batch([delivery(bar) for bar in bars[start : start + size]])
+        except ProcessDiedError:
+            died_at = start
+            break
+    assert died_at is not None, "the kill point was never reached"
+    undo()
+    second = await world.handler()
+    for batch in _in_batches(bars[max(died_at - rewind, 0) :], size):  # redelivered from the last commit
+        await second.handle_batch([delivery(bar) for bar in batch])
+    return world
+
+
+@pytest.mark.parametrize("effect", sorted(EFFECTS))
+@pytest.mark.parametrize("call", [1, 2, 3])
+@pytest.mark.parametrize("size", [4, 9])
+@pytest.mark.parametrize("rewind", [0, 5, 40])
+async def test_a_kill_in_any_effect_of_a_batch_then_a_restart_equals_one_uninterrupted_run(
+    catalogue: FeatureCatalogue, effect: str, call: int, size: int, rewind: int
+) -> None:
+    world = await _run_batches_with_a_kill(catalogue, effect, call, size, rewind)
+    await _assert_like_one_uninterrupted_run(world, catalogue)
+
+
+async def test_a_kill_between_the_bulk_insert_and_the_publish(catalogue: FeatureCatalogue) -> None:
+    bars = _bars()
+    world = World(catalogue, bars)
+    undo = _die_on_call(world, "publish", 1)
+    handler = await world.handler()
+    with pytest.raises(ProcessDiedError):
+        await handler.handle_batch([delivery(bar) for bar in bars])
+    assert world.stored_values() and not world.published()  # stored, never published, not committed
+    assert await world.online.marker("AAA") is None
+    undo()
+    second = await world.handler()
+    await second.handle_batch([delivery(bar) for bar in bars])
+    await _assert_like_one_uninterrupted_run(world, catalogue)
+
+
+@pytest.mark.parametrize("commit", [1, 2, 3], ids=["before-any-commit", "after-one-symbol", "after-two"])
+async def test_a_kill_between_the_publish_and_or_amid_the_commits_of_the_symbols(
+    catalogue: FeatureCatalogue, commit: int
+) -> None:
+    bars = _bars()
+    world = World(catalogue, bars)
+    undo = _die_on_call(world, "commit", commit)
+    handler = await world.handler()
+    with pytest.raises(ProcessDiedError):
+        await handler.handle_batch([delivery(bar) for bar in bars])
+    markers = [await world.online.marker(symbol) for symbol in SYMBOLS]
+    assert sum(marker is not None for marker in markers) == commit - 1  # the symbols committed so far
+    assert len(world.published()) == len(expected_values(catalogue, bars, "REF"))
+    undo()
+    second = await world.handler()
+    await second.handle_batch([delivery(bar) for bar in bars])
+    await _assert_like_one_uninterrupted_run(world, catalogue)
+
+
+@pytest.mark.parametrize("effect", sorted(EFFECTS))
+@pytest.mark.parametrize("call", [1, 2, 3])
+async def test_a_failed_batch_handled_again_bar_by_bar_in_the_same_process_counts_each_bar_once(
+    catalogue: FeatureCatalogue, effect: str, call: int
+) -> None:
+    # What the consumer does when a batch handler raises: each delivery again, as a batch of one.
+    bars = _bars()
+    world = World(catalogue, bars)
+    _die_on_call(world, effect, call)
+    handler = await world.handler()
+    failures = 0
+    for batch in _in_batches(bars, 9):
+        try:
+            await handler.handle_batch([delivery(bar) for bar in batch])
+        except ProcessDiedError:
+            failures += 1
+            for bar in batch:
+                await handler(delivery(bar, 2))
+    assert failures == 1
+    await _assert_like_one_uninterrupted_run(world, catalogue)

@@ -88,6 +88,8 @@ async def rig(
         state_key_prefix=f"test:{unique}:featstate:",
         max_attempts=3,
         retry_backoff_s=0.05,
+        # Small fetches: the batch path, yet slow enough that a kill can land in warm-up and emission.
+        consumer_batch_size=5,
     )
     bars = dataclasses.replace(channel("market.bars"), name=settings.bars_topic, partitions=3)
     vectors = dataclasses.replace(channel("features.vectors"), name=settings.vectors_topic, partitions=3)
@@ -232,7 +234,7 @@ def _service_env(settings: FeaturesSettings) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("KESTREL_")}
     for name in (
         "kafka_bootstrap", "redis_url", "database_url", "bars_topic", "vectors_topic", "consumer_group",
-        "reference_symbol", "vector_key_prefix", "state_key_prefix", "timeframe",
+        "reference_symbol", "vector_key_prefix", "state_key_prefix", "timeframe", "consumer_batch_size",
     ):  # fmt: skip
         env[f"KESTREL_{name.upper()}"] = str(getattr(settings, name))
     env["KESTREL_HTTP_PORT"] = "0"

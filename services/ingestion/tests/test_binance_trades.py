@@ -209,7 +209,7 @@ async def test_the_pipeline_stores_then_publishes_ticks_with_derived_ids_in_batc
 
 @pytest.mark.integration
 async def test_ticks_land_in_postgres_and_on_a_private_kafka_topic(
-    kafka_bootstrap: str, fresh_database_url: str, monkeypatch: pytest.MonkeyPatch
+    kafka_bootstrap: str, fresh_database_url: str, monkeypatch: pytest.MonkeyPatch, tracing: None
 ) -> None:
     monkeypatch.setenv("KESTREL_CHANNEL_NAMESPACE", f"t{uuid.uuid4().hex[:10]}")
     pool = await create_pool(fresh_database_url)

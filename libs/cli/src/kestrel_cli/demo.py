@@ -78,13 +78,16 @@ async def run_demo(settings: CliSettings, symbol: str, timeout_s: float) -> int:
     stored = asyncio.Event()
     seen: dict[str, str] = {}
 
+    event = demo_bar(symbol)
+
     async def store_bar(delivery: Delivery) -> None:
         assert isinstance(delivery.message, BarEvent)
         await upsert_bars(pool, [to_row(delivery.message)])
-        seen.update(position=delivery.position, consumer_trace=(current_trace_ids() or ("-", "-"))[0])
-        stored.set()
+        # The group may also be handed bars other publishers left on the topic: wait for ours.
+        if delivery.message.event_id == event.event_id:
+            seen.update(position=delivery.position, consumer_trace=(current_trace_ids() or ("-", "-"))[0])
+            stored.set()
 
-    event = demo_bar(symbol)
     stop = asyncio.Event()
     consumer = bus.subscribe(
         bars,

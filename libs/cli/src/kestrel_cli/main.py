@@ -45,5 +45,55 @@ def topics(
     typer.echo(f"created {len(created)} channel(s)" + (f": {', '.join(sorted(created))}" if created else ""))
 
 
+@app.command()
+def train(
+    symbols: str = typer.Option("SP500,NASDAQ", help="Comma-separated symbols whose rows train the model."),
+    reference: str = typer.Option("SP500", help="Reference symbol of the cross-asset features."),
+    horizon: int = typer.Option(5, min=1, help="Label horizon in bars."),
+    cost_bps: float = typer.Option(10.0, min=0.0, help="Round-trip cost in bps (the no-trade band)."),
+    embargo: int | None = typer.Option(None, help="Bars purged before validation (default: horizon)."),
+    validation_fraction: float = typer.Option(0.2, min=0.01, max=0.9, help="Latest share of time held out."),
+    timeframe: str = typer.Option("1d", help="Bar timeframe."),
+    source: str = typer.Option("auto", help="auto (store, else sample) | store | sample."),
+    model_name: str = typer.Option("kestrel-direction", help="Registered model name in MLflow."),
+    alias: str = typer.Option("live", help="Alias moved to the new version."),
+) -> None:
+    """Train the direction classifier on the features and register it in MLflow under an alias."""
+    from rich.console import Console  # noqa: PLC0415 - keep `kestrel --help` fast
+
+    from kestrel_inference.training import TrainingConfig, TrainingError, run_training  # noqa: PLC0415
+    from kestrel_inference.training.summary import summary_table  # noqa: PLC0415
+
+    if source not in ("auto", "store", "sample"):
+        raise typer.BadParameter("source must be auto, store or sample", param_hint="--source")
+    names = tuple(s.strip() for s in symbols.split(",") if s.strip())
+    if not names:
+        raise typer.BadParameter("give at least one symbol", param_hint="--symbols")
+    if embargo is not None and embargo < horizon:
+        raise typer.BadParameter(f"must be at least the horizon ({horizon} bars)", param_hint="--embargo")
+    settings = CliSettings.load()
+    config = TrainingConfig(
+        symbols=names,
+        reference=reference,
+        horizon=horizon,
+        cost_bps=cost_bps,
+        embargo=embargo,
+        validation_fraction=validation_fraction,
+        timeframe=timeframe,
+        source=source,  # type: ignore[arg-type]  # checked above
+        model_name=model_name,
+        alias=alias,
+        tracking_uri=settings.mlflow_tracking_uri,
+        database_url=settings.database_url,
+    )
+    console = Console()
+    try:
+        result = run_training(config, report=console.print)
+    except TrainingError as exc:
+        console.print(f"[red]kestrel train: {exc}[/red]")
+        raise typer.Exit(1) from exc
+    console.print(summary_table(result))
+
+
 if __name__ == "__main__":
     app()

@@ -70,9 +70,18 @@ class MessageBus(Protocol):
         ...
 
     async def publish_batch(
-        self, channel: Channel, messages: Sequence[Message], *, trace_per_message: bool = False
+        self,
+        channel: Channel,
+        messages: Sequence[Message],
+        *,
+        trace_per_message: bool = False,
+        parents: Sequence[Mapping[str, str]] | None = None,
     ) -> None:
-        """Publish many messages in one go, keyed like `publish`; returns when all are accepted."""
+        """Publish many messages in one go, keyed like `publish`; returns when all are accepted.
+
+        `trace_per_message`: each message starts its own trace; `parents`: message i continues the
+        trace of the W3C headers `parents[i]` (of the message it was derived from).
+        """
         ...
 
     def subscribe(

@@ -17,7 +17,7 @@ from opentelemetry.trace import Span, SpanKind
 from kestrel_contracts.registry import Channel
 from kestrel_messaging import codec
 from kestrel_messaging.metrics import MESSAGES_PUBLISHED
-from kestrel_platform.tracing import get_tracer, inject_context
+from kestrel_platform.tracing import extract_context, get_tracer, inject_context
 
 _tracer = get_tracer("kestrel.messaging")
 
@@ -51,18 +51,29 @@ class PublisherBase(abc.ABC):
         MESSAGES_PUBLISHED.labels(channel.name).inc()
 
     async def publish_batch(
-        self, channel: Channel, messages: Sequence[Message], *, trace_per_message: bool = False
+        self,
+        channel: Channel,
+        messages: Sequence[Message],
+        *,
+        trace_per_message: bool = False,
+        parents: Sequence[Mapping[str, str]] | None = None,
     ) -> None:
         """Publish many messages at once (batched by the transport); returns when all are accepted.
 
         Each message gets its own publish span; with `trace_per_message` each span starts a new
         trace instead of joining the current one, so that e.g. every ingested bar is traced on its
-        own from the market to the fill.
+        own from the market to the fill. With `parents` (W3C headers, one per message) each span
+        continues the trace of its parent, e.g. of the consumed message it was derived from.
         """
+        if parents is not None and len(parents) != len(messages):
+            raise ValueError(f"{len(parents)} parents for {len(messages)} messages")
         items: list[tuple[bytes, str | None, dict[str, str]]] = []
-        for message in messages:
+        for index, message in enumerate(messages):
             data = codec.encode(channel, message)
-            with self._span(channel, len(data), Context() if trace_per_message else None):
+            context = Context() if trace_per_message else None
+            if parents is not None:
+                context = extract_context(parents[index])
+            with self._span(channel, len(data), context):
                 carrier: dict[str, str] = {}
                 inject_context(carrier)
             items.append((data, channel.key_of(message), carrier))

@@ -51,9 +51,16 @@ class TransportRouter:
         await self.bus_for(channel).publish_raw(channel, data, key=key, headers=headers)
 
     async def publish_batch(
-        self, channel: Channel, messages: Sequence[Message], *, trace_per_message: bool = False
+        self,
+        channel: Channel,
+        messages: Sequence[Message],
+        *,
+        trace_per_message: bool = False,
+        parents: Sequence[Mapping[str, str]] | None = None,
     ) -> None:
-        await self.bus_for(channel).publish_batch(channel, messages, trace_per_message=trace_per_message)
+        await self.bus_for(channel).publish_batch(
+            channel, messages, trace_per_message=trace_per_message, parents=parents
+        )
 
     def subscribe(
         self, channel: Channel, *, group: str, consumer: str, options: ConsumerOptions | None = None

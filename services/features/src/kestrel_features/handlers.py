@@ -1,6 +1,7 @@
 """market.bars delivery -> domain -> effects, idempotent and restart-safe.
 
-Per bar, in this order, and only then does the consumer commit the offset:
+Per bar (or per batch of bars: each effect once for the whole fetch), in this order, and only then
+does the consumer commit the offset:
   (a) offline store: insert the vector into features.vectors (a repeat of the same bar is a no-op);
   (b) publish the vector to features.vectors, keyed by symbol, in the bar's trace;
   (c) online store: the symbol's state snapshot (with the open time of the last bar it includes) and
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from kestrel_contracts.registry import Channel
@@ -88,6 +90,46 @@ class FeaturesHandler:
         await self._offline.register_feature_set(self._catalogue.version, self._catalogue.names)
 
     async def __call__(self, delivery: Delivery) -> None:
+        """One bar: a batch of one (the consumer's per-message path and its fallback)."""
+        await self.handle_batch([delivery])
+
+    async def handle_batch(self, deliveries: Sequence[Delivery]) -> None:
+        """The bars of one fetch: each effect once for the whole batch, in the per-bar order.
+
+        One fencing read per symbol, the vectors computed in delivery order, then (a) one insert of
+        all of them, (b) one publish of all of them, (c) one commit per symbol of its final snapshot
+        and latest vector. A crash anywhere leaves every symbol either committed past its bars of the
+        batch or at its old snapshot, so the redelivered batch recomputes exactly what is missing.
+        """
+        started = time.perf_counter()
+        bars = [bar for bar in map(self._accept, deliveries) if bar is not None]
+        if not bars:
+            return
+        series: dict[str, SeriesState] = {}
+        for bar in bars:
+            if bar.symbol not in series:
+                series[bar.symbol] = await self._series_for(bar)
+        advanced, emitted = await self._compute(bars, series)
+        vectors = await self._store_offline(emitted)
+        if len(vectors) == 1:
+            await self._bus.publish(self._vectors, vectors[0])  # in the bar's trace
+        elif vectors:
+            # Each vector in its bar's trace, as one bar at a time would publish it.
+            traces = {d.message.event_id: d.headers for d in deliveries if isinstance(d.message, Bar)}
+            parents = [traces.get(vector.source_bar_event_id, {}) for vector in vectors]
+            await self._bus.publish_batch(self._vectors, vectors, parents=parents)
+        latest = {bar.symbol: (bar, vector) for (bar, _), vector in zip(emitted, vectors, strict=True)}
+        for symbol in advanced:
+            await self._commit_online(symbol, series[symbol], latest.get(symbol))
+        metrics.VECTORS_EMITTED.inc(len(vectors))
+        for vector in vectors:
+            self._observe_drift(vector)
+        per_bar = (time.perf_counter() - started) / len(bars)
+        for _ in bars:
+            metrics.BARS_PROCESSED_SECONDS.observe(per_bar)
+
+    def _accept(self, delivery: Delivery) -> BarInput | None:
+        """The delivery's bar, or None for another timeframe; PermanentError for an unusable bar."""
         message = delivery.message
         if not isinstance(message, Bar):
             raise PermanentError(f"expected a Bar, got {type(message).__name__}")
@@ -97,37 +139,45 @@ class FeaturesHandler:
             raise PermanentError(str(exc)) from exc
         if bar.timeframe != self._config.timeframe:
             metrics.BARS_SKIPPED.labels("timeframe").inc()
-            return
-        if bar.symbol == self._config.reference_symbol:
-            self._reference.remember(bar.ts_open, bar.close)
-        started = time.perf_counter()
-        await self._process(bar)
-        metrics.BARS_PROCESSED_SECONDS.observe(time.perf_counter() - started)
+            return None
+        return bar
 
-    async def _process(self, bar: BarInput) -> None:
-        series = await self._series_for(bar)
-        disposition = classify(bar.ts_open, series.last_ts_open)
-        if disposition is not Disposition.NEW:
-            metrics.BARS_SKIPPED.labels(disposition.value).inc()
-            _log.debug("bar skipped", symbol=bar.symbol, ts_open=bar.ts_open, reason=disposition.value)
-            return
-        reference_close = await self._reference_close(bar)
-        vector = advance(self._catalogue, series, bar, reference_close)
-        if vector is not None:
-            vector = await self._store_offline(bar, vector)
-            await self._bus.publish(self._vectors, vector)
+    async def _compute(
+        self, bars: Sequence[BarInput], series: dict[str, SeriesState]
+    ) -> tuple[dict[str, None], list[tuple[BarInput, FeatureVector]]]:
+        """Advance each symbol's state over its new bars, in delivery order; the symbols advanced and
+        the vectors emitted. Reference bars are remembered as they come, as one bar at a time would."""
+        advanced: dict[str, None] = {}  # an ordered set: symbols commit in the order they came
+        emitted: list[tuple[BarInput, FeatureVector]] = []
+        for bar in bars:
+            if bar.symbol == self._config.reference_symbol:
+                self._reference.remember(bar.ts_open, bar.close)
+            state = series[bar.symbol]
+            disposition = classify(bar.ts_open, state.last_ts_open)
+            if disposition is not Disposition.NEW:
+                metrics.BARS_SKIPPED.labels(disposition.value).inc()
+                _log.debug("bar skipped", symbol=bar.symbol, ts_open=bar.ts_open, reason=disposition.value)
+                continue
+            vector = advance(self._catalogue, state, bar, await self._reference_close(bar))
+            advanced[bar.symbol] = None
+            if vector is not None:
+                emitted.append((bar, vector))
+        return advanced, emitted
+
+    async def _commit_online(
+        self, symbol: str, series: SeriesState, latest: tuple[BarInput, FeatureVector] | None
+    ) -> None:
+        """The symbol's final snapshot of the batch and its latest vector, atomically (the commit point)."""
+        assert series.last_ts_open is not None  # advanced: it holds at least one bar
         snapshot = StateSnapshot(
-            self._catalogue.version, bar.ts_open, series.state.bars_seen, series.state.to_bytes()
+            self._catalogue.version, series.last_ts_open, series.state.bars_seen, series.state.to_bytes()
         )
-        online = None if vector is None else _online_vector(bar, vector)
-        if await self._online.commit(bar.symbol, snapshot, online):
-            self._series[bar.symbol] = series
+        online = None if latest is None else _online_vector(*latest)
+        if await self._online.commit(symbol, snapshot, online):
+            self._series[symbol] = series
         else:
             # Another consumer got there first (a rebalance): its snapshot is the truth from now on.
-            self._series.pop(bar.symbol, None)
-        if vector is not None:
-            metrics.VECTORS_EMITTED.inc()
-            self._observe_drift(vector)
+            self._series.pop(symbol, None)
 
     async def _series_for(self, bar: BarInput) -> SeriesState:
         version = self._catalogue.version
@@ -193,14 +243,28 @@ class FeaturesHandler:
             metrics.REFERENCE_MISSING.inc()
         return close
 
-    async def _store_offline(self, bar: BarInput, vector: FeatureVector) -> FeatureVector:
-        """Insert the vector; if this bar's vector was stored before, the stored one is what goes out.
+    async def _store_offline(self, emitted: Sequence[tuple[BarInput, FeatureVector]]) -> list[FeatureVector]:
+        """Insert the vectors; where a bar's vector was stored before, the stored one is what goes out.
 
         A recomputation matches the stored vector unless an input changed in between (a reference bar
         that arrived late). The store keeps the first, so publishing the stored one keeps the topic
         free of two different vectors for one (symbol, bar).
         """
-        row = StoredVector(
+        rows = [self._row(bar, vector) for bar, vector in emitted]
+        if not rows:
+            return []
+        if len(rows) == 1:
+            inserted = int(await self._offline.insert_vector(rows[0]))
+        else:
+            inserted = await self._offline.insert_vectors(rows)
+        vectors = [vector for _, vector in emitted]
+        if inserted == len(rows):
+            return vectors
+        # Some were stored before (a redelivery): check each against what the store kept.
+        return [await self._stored_or(row, vector) for row, vector in zip(rows, vectors, strict=True)]
+
+    def _row(self, bar: BarInput, vector: FeatureVector) -> StoredVector:
+        return StoredVector(
             symbol=bar.symbol,
             timeframe=bar.timeframe,
             ts_open=bar.ts_open,
@@ -209,13 +273,13 @@ class FeaturesHandler:
             source_event_id=bar.event_id,
             event_id=vector.event_id,
         )
-        if await self._offline.insert_vector(row):
-            return vector
-        stored = await self._offline.stored_vector(bar.symbol, bar.timeframe, row.version, bar.ts_open)
+
+    async def _stored_or(self, row: StoredVector, vector: FeatureVector) -> FeatureVector:
+        stored = await self._offline.stored_vector(row.symbol, row.timeframe, row.version, row.ts_open)
         if stored is None or (stored.event_id == row.event_id and _same_values(stored.values, row.values)):
             return vector
         metrics.RECOMPUTE_MISMATCH.inc()
-        _log.warning("recomputed vector differs from the stored one", symbol=bar.symbol, ts_open=bar.ts_open)
+        _log.warning("recomputed vector differs from the stored one", symbol=row.symbol, ts_open=row.ts_open)
         republished = FeatureVector()
         republished.CopyFrom(vector)
         republished.event_id = stored.event_id

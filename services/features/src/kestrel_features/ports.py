@@ -90,6 +90,10 @@ class OfflineStore(Protocol):
         """Insert unless a vector for (symbol, timeframe, version, ts) exists; True when inserted."""
         ...
 
+    async def insert_vectors(self, rows: Sequence[StoredVector]) -> int:
+        """`insert_vector` for many rows in one statement; how many were inserted."""
+        ...
+
     async def stored_vector(
         self, symbol: str, timeframe: str, version: str, ts_open: int
     ) -> StoredVector | None: ...

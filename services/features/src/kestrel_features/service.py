@@ -169,6 +169,6 @@ async def serve(settings: FeaturesSettings, stop: asyncio.Event) -> None:
             subscription = connections.bus.subscribe(
                 channels(settings)[0], group=settings.consumer_group, consumer=name, options=options
             )
-            await subscription.run(handler, stop)
+            await subscription.run_batches(handler.handle_batch, stop)
         finally:
             await connections.close()

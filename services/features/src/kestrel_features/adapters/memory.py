@@ -77,6 +77,15 @@ class InMemoryOfflineStore:
         self.rows[key] = row
         return True
 
+    async def insert_vectors(self, rows: Sequence[StoredVector]) -> int:
+        self.insert_calls += 1
+        fresh = [
+            row for row in rows if (row.symbol, row.timeframe, row.version, row.ts_open) not in self.rows
+        ]
+        for row in fresh:
+            self.rows[(row.symbol, row.timeframe, row.version, row.ts_open)] = row
+        return len(fresh)
+
     async def stored_vector(
         self, symbol: str, timeframe: str, version: str, ts_open: int
     ) -> StoredVector | None:

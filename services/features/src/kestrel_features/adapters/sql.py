@@ -27,20 +27,28 @@ class SqlOfflineStore:
         await feature_rows.register_feature_set(self._pool, version, names)
 
     async def insert_vector(self, row: StoredVector) -> bool:
-        ts = ns_to_datetime(row.ts_open)
-        if (ts.year, ts.month) not in self._ensured:
-            await ensure_partitions_for(self._pool, "features.vectors", [ts])
-            self._ensured.add((ts.year, ts.month))
-        stored = feature_rows.FeatureRow(
-            symbol=row.symbol,
-            timeframe=row.timeframe,
-            ts=ts,
-            feature_set_version=row.version,
-            values=row.values,
-            source_event_id=UUID(row.source_event_id),
-            event_id=UUID(row.event_id),
-        )
-        return await feature_rows.insert_vectors(self._pool, [stored], ensure_partitions=False) == 1
+        return await self.insert_vectors([row]) == 1
+
+    async def insert_vectors(self, rows: Sequence[StoredVector]) -> int:
+        stored = [
+            feature_rows.FeatureRow(
+                symbol=row.symbol,
+                timeframe=row.timeframe,
+                ts=ns_to_datetime(row.ts_open),
+                feature_set_version=row.version,
+                values=row.values,
+                source_event_id=UUID(row.source_event_id),
+                event_id=UUID(row.event_id),
+            )
+            for row in rows
+        ]
+        months = {
+            (r.ts.year, r.ts.month): r.ts for r in stored if (r.ts.year, r.ts.month) not in self._ensured
+        }
+        if months:
+            await ensure_partitions_for(self._pool, "features.vectors", list(months.values()))
+            self._ensured.update(months)
+        return await feature_rows.insert_vectors(self._pool, stored, ensure_partitions=False)
 
     async def stored_vector(
         self, symbol: str, timeframe: str, version: str, ts_open: int

@@ -14,12 +14,12 @@ from typing import Literal
 import asyncpg
 import numpy as np
 import pandas as pd
+
+from kestrel_inference.training.errors import TrainingError
 from kestrel_ingestion.domain import RawBar
 from kestrel_ingestion.sources.samples import SAMPLES, SampleSource
 from kestrel_store.bars import fetch_bars
 from kestrel_store.pool import create_pool
-
-from kestrel_inference.training.errors import TrainingError
 
 SourceChoice = Literal["auto", "store", "sample"]
 OHLCV = ("open", "high", "low", "close", "volume")
@@ -86,10 +86,12 @@ async def load_bars(symbol: str, timeframe: str, source: SourceChoice, database_
         note = note or f"no {timeframe} bars in market.bars"
     if sample is None:
         known = ", ".join(sorted({s.symbol for s in SAMPLES.values() if s.timeframe == timeframe}))
-        raise TrainingError(
-            f"unknown symbol {symbol!r}: no {timeframe} bars in market.bars and no sample ships it "
-            f"(samples at {timeframe}: {known})"
+        where = (
+            "no sample ships it"
+            if source == "sample"
+            else f"no {timeframe} bars in market.bars and no sample ships it"
         )
+        raise TrainingError(f"unknown symbol {symbol!r}: {where} (samples at {timeframe}: {known})")
     return LoadedBars(symbol, await from_sample(sample), f"sample:{sample}", note)
 
 

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from kestrel_featurelib import FeatureSet
 
+from kestrel_featurelib import FeatureSet
 from kestrel_inference.training.labels import LabelSpec, direction_labels, forward_log_return
 from kestrel_inference.training.split import IntArray
 

@@ -8,9 +8,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import pandas as pd
-from kestrel_featurelib import default_feature_set
-from kestrel_store.pool import database_url_from_env
 
+from kestrel_featurelib import default_feature_set
 from kestrel_inference.training.bars import LoadedBars, SourceChoice, load_bars
 from kestrel_inference.training.dataset import Dataset, build_dataset
 from kestrel_inference.training.errors import TrainingError
@@ -18,6 +17,7 @@ from kestrel_inference.training.labels import LabelSpec
 from kestrel_inference.training.model import ModelParams, evaluate, fit
 from kestrel_inference.training.registry import Registered, check_reachable, log_and_register
 from kestrel_inference.training.split import Split, time_split
+from kestrel_store.pool import database_url_from_env
 
 MLFLOW_URI_ENV = "KESTREL_MLFLOW_TRACKING_URI"
 DEFAULT_MLFLOW_URI = "http://127.0.0.1:15000"

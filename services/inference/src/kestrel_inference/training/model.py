@@ -11,7 +11,7 @@ from typing import Any
 import lightgbm as lgb
 import numpy as np
 import pandas as pd
-from sklearn.metrics import accuracy_score, log_loss, precision_score, recall_score, roc_auc_score
+from sklearn.metrics import accuracy_score, log_loss, precision_score, recall_score, roc_auc_score  # type: ignore[import-untyped]
 
 
 @dataclass(frozen=True, slots=True)

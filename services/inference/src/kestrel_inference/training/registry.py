@@ -7,9 +7,11 @@ P(up) for each feature row, which is what the inference service scores with.
 from __future__ import annotations
 
 import json
+import math
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
+from importlib import metadata
 from typing import Any
 
 import lightgbm as lgb
@@ -45,6 +47,10 @@ def check_reachable(tracking_uri: str, timeout_s: float = 5.0) -> None:
         ) from exc
 
 
+def _requirements() -> list[str]:
+    return [f"{dist}=={metadata.version(dist)}" for dist in ("mlflow", "lightgbm", "numpy", "pandas")]
+
+
 def log_and_register(
     *,
     tracking_uri: str,
@@ -68,7 +74,9 @@ def log_and_register(
     signature = infer_signature(example_features, booster.predict(example_features))
     with mlflow.start_run(tags=tags) as run:
         mlflow.log_params({k: str(v) for k, v in params.items()})
-        mlflow.log_metrics({k: v for k, v in metrics.items() if v == v})  # NaN (undefined) is skipped
+        mlflow.log_metrics(
+            {k: v for k, v in metrics.items() if not math.isnan(v)}
+        )  # NaN (undefined) is skipped
         for name, content in artifacts.items():
             mlflow.log_dict(content, name)
         info = mlflow.lightgbm.log_model(
@@ -77,6 +85,8 @@ def log_and_register(
             signature=signature,
             input_example=example,
             registered_model_name=model_name,
+            # Stated, not inferred: inference scans the whole environment and takes seconds.
+            pip_requirements=_requirements(),
         )
         version = str(info.registered_model_version)
     client = MlflowClient(tracking_uri)
