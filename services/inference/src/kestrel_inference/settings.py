@@ -2,16 +2,53 @@
 
 from __future__ import annotations
 
+from pydantic import field_validator, model_validator
+
 from kestrel_platform.settings import ServiceSettings
 
 __all__ = ["InferenceSettings"]
 
 
 class InferenceSettings(ServiceSettings):
-    """Frozen and validated; the endpoints and their defaults come from `ServiceSettings`.
-
-    Issue #4 adds the fields its domain needs; until then the shared ones are all it uses.
-    """
+    """Frozen and validated; the endpoints and their defaults come from `ServiceSettings`."""
 
     service_name: str = "inference"
     http_port: int = 8003
+    # The registered model and the alias that says which of its versions is live.
+    model_name: str = "kestrel-direction"
+    model_alias: str = "live"
+    # How often the alias is read; a moved alias is loaded and swapped in without a restart.
+    reload_interval_s: float = 30.0
+    # BUY when P(up) >= buy_threshold, SELL when P(up) <= sell_threshold, HOLD in between.
+    buy_threshold: float = 0.55
+    sell_threshold: float = 0.45
+    strategy_id: str = "kestrel-direction"
+    # The feature copied into Signal.volatility for volatility-targeted sizing (0 when absent/NaN).
+    volatility_feature: str = "rv_20"
+    consumer_group: str = "inference"
+    consumer_name: str = ""  # empty: "<service>-<hostname>-<pid>"
+    max_attempts: int = 5
+    retry_backoff_s: float = 0.1
+
+    @field_validator("model_name", "model_alias", "consumer_group", "strategy_id")
+    @classmethod
+    def _not_empty(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must not be empty")
+        return value.strip()
+
+    @field_validator("reload_interval_s")
+    @classmethod
+    def _positive(cls, value: float) -> float:
+        if value <= 0:
+            raise ValueError("must be > 0")
+        return value
+
+    @model_validator(mode="after")
+    def _thresholds(self) -> InferenceSettings:
+        if not 0.0 <= self.sell_threshold < self.buy_threshold <= 1.0:
+            raise ValueError(
+                f"need 0 <= sell_threshold < buy_threshold <= 1, got sell={self.sell_threshold} "
+                f"buy={self.buy_threshold}"
+            )
+        return self

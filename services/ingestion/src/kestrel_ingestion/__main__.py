@@ -9,8 +9,6 @@ One-off jobs (backfill, file replay, synthetic, samples) are `kestrel ingest ...
 from __future__ import annotations
 
 import asyncio
-import functools
-from importlib.metadata import version
 
 import asyncpg
 from confluent_kafka import KafkaException
@@ -23,12 +21,10 @@ from kestrel_ingestion.sources.binance_config import BinanceConfig, BinanceError
 from kestrel_ingestion.sources.resuming import ResumingBinanceSource
 from kestrel_ingestion.trades_service import follow_trades
 from kestrel_platform.health import HealthServer, ReadinessCheck
-from kestrel_platform.lifecycle import run_service, sleep_or_stop
-from kestrel_platform.logging import configure_logging, get_logger
-from kestrel_platform.metrics import set_build_info
+from kestrel_platform.lifecycle import sleep_or_stop
+from kestrel_platform.logging import get_logger
 from kestrel_platform.probes import kafka_probe, postgres_probe
-from kestrel_platform.settings import load_settings_or_exit
-from kestrel_platform.tracing import configure_tracing
+from kestrel_platform.service import start_service
 
 _log = get_logger("kestrel.ingestion")
 
@@ -78,11 +74,7 @@ async def serve(settings: IngestionSettings, stop: asyncio.Event) -> None:
 
 
 def main() -> None:
-    settings = load_settings_or_exit(IngestionSettings)
-    configure_logging(settings.service_name, settings.log_level)
-    configure_tracing(settings.service_name, settings.otlp_endpoint)
-    set_build_info(settings.service_name, version("kestrel-ingestion"), settings.environment)
-    run_service(functools.partial(serve, settings))
+    start_service(IngestionSettings, "kestrel-ingestion", serve)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,150 @@
+"""Scoring, pure: a model's feature row from named values, P(up) to an action, a FeatureVector to a Signal.
+
+No I/O here. A model is whatever `ServedModel` describes (name, version, the feature-set version and
+feature names it was trained on, and a `predict` returning P(up) per row); the registry adapter
+builds one from MLflow, tests from a lambda. Errors that retrying cannot fix are `PermanentError`s,
+so the consumer sends the vector to the DLQ with the reason and never scores it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from kestrel_contracts.events import derived_event_id, now_ns
+from kestrel_contracts.v1.feature_vector_pb2 import FeatureVector
+from kestrel_contracts.v1.signal_pb2 import Signal, SignalAction
+from kestrel_messaging import PermanentError
+
+__all__ = [
+    "FeatureSetMismatchError",
+    "InvalidFeaturesError",
+    "ServedModel",
+    "Thresholds",
+    "choose_action",
+    "feature_row",
+    "predict_up",
+    "to_signal",
+]
+
+ACTION_NAMES: Mapping[int, str] = {
+    SignalAction.SIGNAL_ACTION_BUY: "BUY",
+    SignalAction.SIGNAL_ACTION_SELL: "SELL",
+    SignalAction.SIGNAL_ACTION_HOLD: "HOLD",
+}
+
+
+class FeatureSetMismatchError(PermanentError):
+    """The input was computed by another feature-set version than the model was trained on."""
+
+
+class InvalidFeaturesError(PermanentError):
+    """Features the model needs are missing, or ones it does not know are present, or not numbers."""
+
+
+@dataclass(frozen=True, slots=True)
+class ServedModel:
+    name: str
+    version: str  # the registry's version number as text, never an alias
+    feature_set_version: str
+    feature_names: tuple[str, ...]
+    # One row per input, columns in `feature_names` order -> P(up) per row.
+    predict: Callable[[pd.DataFrame], Any]
+
+    @property
+    def label(self) -> str:
+        return f"{self.name} v{self.version}"
+
+
+@dataclass(frozen=True, slots=True)
+class Thresholds:
+    buy: float
+    sell: float
+
+    def __post_init__(self) -> None:
+        if not (0.0 <= self.sell < self.buy <= 1.0):
+            raise ValueError(f"need 0 <= sell < buy <= 1, got sell={self.sell} buy={self.buy}")
+
+
+def choose_action(p_up: float, thresholds: Thresholds) -> SignalAction.ValueType:
+    if p_up >= thresholds.buy:
+        return SignalAction.SIGNAL_ACTION_BUY
+    if p_up <= thresholds.sell:
+        return SignalAction.SIGNAL_ACTION_SELL
+    return SignalAction.SIGNAL_ACTION_HOLD
+
+
+def feature_row(model: ServedModel, values: Mapping[str, float], feature_set_version: str) -> pd.DataFrame:
+    """The one-row frame the model scores, columns in the model's order; NaN passes through as NaN
+    (LightGBM routes missing values down the branch learnt for them)."""
+    if feature_set_version != model.feature_set_version:
+        raise FeatureSetMismatchError(
+            f"feature set version {feature_set_version!r} does not match model {model.label}, "
+            f"trained on feature set version {model.feature_set_version!r}"
+        )
+    missing = [name for name in model.feature_names if name not in values]
+    unknown = sorted(set(values) - set(model.feature_names))
+    if missing or unknown:
+        parts = []
+        if missing:
+            parts.append(f"missing features: {', '.join(missing)}")
+        if unknown:
+            parts.append(f"unknown features: {', '.join(unknown)}")
+        raise InvalidFeaturesError(f"{'; '.join(parts)} (model {model.label})")
+    row = [float(values[name]) for name in model.feature_names]
+    return pd.DataFrame([row], columns=list(model.feature_names), dtype="float64")
+
+
+def predict_up(model: ServedModel, row: pd.DataFrame) -> float:
+    """P(up) of a one-row frame; a model answering anything but a probability is a bug, not data."""
+    out = model.predict(row)
+    flat: Sequence[Any] = list(out.ravel()) if hasattr(out, "ravel") else list(out)
+    if len(flat) != 1:
+        raise RuntimeError(f"model {model.label} returned {len(flat)} predictions for one row")
+    p_up = float(flat[0])
+    if not 0.0 <= p_up <= 1.0:  # NaN fails this too
+        raise RuntimeError(f"model {model.label} returned P(up) = {p_up}, not a probability")
+    return p_up
+
+
+def to_signal(
+    vector: FeatureVector,
+    model: ServedModel,
+    p_up: float,
+    thresholds: Thresholds,
+    *,
+    strategy_id: str,
+    volatility_feature: str,
+    clock: Callable[[], int] = now_ns,
+) -> Signal:
+    """The Signal of a scored vector; its id depends only on (vector, model, version), so re-scoring
+    the same vector with the same model version repeats it."""
+    action = choose_action(p_up, thresholds)
+    confidence = {
+        SignalAction.SIGNAL_ACTION_BUY: p_up,
+        SignalAction.SIGNAL_ACTION_SELL: 1.0 - p_up,
+    }.get(action, 0.0)
+    volatility = vector.values.get(volatility_feature, 0.0)
+    return Signal(
+        event_id=derived_event_id(vector.event_id, model.name, model.version),
+        ts_event=vector.ts_event,
+        ts_init=clock(),
+        symbol=vector.symbol,
+        venue=vector.venue,
+        timeframe=vector.timeframe,
+        strategy_id=strategy_id,
+        model_name=model.name,
+        model_version=model.version,
+        feature_set_version=vector.feature_set_version,
+        action=action,
+        probabilities={"down": 1.0 - p_up, "up": p_up},
+        confidence=confidence,
+        reference_price=vector.close,
+        volatility=volatility if math.isfinite(volatility) else 0.0,
+        source_feature_event_id=vector.event_id,
+        source_bar_event_id=vector.source_bar_event_id,
+    )
