@@ -1,4 +1,4 @@
-"""FeaturesSettings beyond the shared rules of tests/deploy/test_service_settings.py: its own defaults and checks."""
+"""FeaturesSettings beyond the shared rules (tests/deploy/test_service_settings.py)."""
 
 from __future__ import annotations
 

@@ -70,7 +70,7 @@ class Thresholds:
             raise ValueError(f"need 0 <= sell < buy <= 1, got sell={self.sell} buy={self.buy}")
 
 
-def choose_action(p_up: float, thresholds: Thresholds) -> SignalAction.ValueType:
+def choose_action(p_up: float, thresholds: Thresholds) -> SignalAction:
     if p_up >= thresholds.buy:
         return SignalAction.SIGNAL_ACTION_BUY
     if p_up <= thresholds.sell:

@@ -1,0 +1,129 @@
+"""The model being served: loaded from the registry alias, swapped when the alias moves.
+
+`ModelHolder.current` is the one model every prediction uses; it is replaced by a single assignment
+(atomic for the event loop), so a prediction sees either the old model or the new one, never a mix.
+`run()` reads the alias every `reload_interval_s`; only when it names another version is that
+version loaded (in a thread: downloading and unpickling must not stall the loop) and swapped in. A
+failed load or alias lookup is logged and counted and the old model stays; the next poll tries
+again. Until a first model is loaded `current` is None: /ready says so and nothing is consumed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Protocol
+
+import mlflow
+from mlflow.tracking import MlflowClient
+
+from kestrel_inference import metrics
+from kestrel_inference.domain import ServedModel
+from kestrel_platform.lifecycle import sleep_or_stop
+from kestrel_platform.logging import get_logger
+
+_log = get_logger("kestrel.inference.model")
+
+
+class ModelSource(Protocol):
+    """Where models come from (the MLflow registry in production, a fake in tests). Blocking calls."""
+
+    def alias_version(self, name: str, alias: str) -> str: ...
+
+    def load(self, name: str, version: str) -> ServedModel: ...
+
+
+class MlflowModelSource:
+    """The MLflow registry: the version behind an alias, and that version's booster and tags."""
+
+    def __init__(self, tracking_uri: str) -> None:
+        self._tracking_uri = tracking_uri
+        self._client = MlflowClient(tracking_uri)
+
+    def alias_version(self, name: str, alias: str) -> str:
+        return str(self._client.get_model_version_by_alias(name, alias).version)
+
+    def load(self, name: str, version: str) -> ServedModel:
+        details = self._client.get_model_version(name, version)
+        tags = dict(details.tags)
+        for needed in ("feature_set_version", "feature_names"):
+            if not tags.get(needed):
+                raise ValueError(f"model {name} v{version} has no {needed!r} tag")
+        names = json.loads(tags["feature_names"])
+        if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+            raise ValueError(f"model {name} v{version}: tag 'feature_names' is not a JSON list of names")
+        # By version, not alias: the alias may move between reading the tags and loading the model.
+        mlflow.set_tracking_uri(self._tracking_uri)
+        model = mlflow.pyfunc.load_model(f"models:/{name}/{version}")
+        return ServedModel(name, str(version), tags["feature_set_version"], tuple(names), model.predict)
+
+
+class ModelHolder:
+    def __init__(self, source: ModelSource, name: str, alias: str) -> None:
+        self._source, self.name, self.alias = source, name, alias
+        self.current: ServedModel | None = None
+        self.last_error: str | None = None
+        self._loaded = asyncio.Event()
+
+    @property
+    def uri(self) -> str:
+        return f"models:/{self.name}@{self.alias}"
+
+    async def refresh(self) -> bool:
+        """Load the version the alias names if it is not the one served; True when a model was swapped in.
+
+        Never raises for a registry or model problem: the old model (or none) stays and the error is
+        kept in `last_error` for /ready."""
+        try:
+            version = await asyncio.to_thread(self._source.alias_version, self.name, self.alias)
+            if self.current is not None and self.current.version == version:
+                return False
+            model = await asyncio.to_thread(self._source.load, self.name, version)
+        except Exception as exc:  # registry down, alias missing, broken artifact: keep what we have
+            self.last_error = f"{type(exc).__name__}: {exc}"
+            metrics.MODEL_RELOADS.labels("failed").inc()
+            _log.warning(
+                "model.load_failed",
+                model=self.uri,
+                serving=self.current.version if self.current else None,
+                error=self.last_error,
+            )
+            return False
+        previous = self.current
+        self.current = model  # the swap: one assignment, seen whole by the next prediction
+        self.last_error = None
+        self._loaded.set()
+        metrics.MODEL_RELOADS.labels("loaded").inc()
+        if version.isdigit():
+            metrics.MODEL_VERSION.set(int(version))
+        _log.info(
+            "model.loaded",
+            model=self.uri,
+            version=version,
+            previous=previous.version if previous else None,
+            feature_set_version=model.feature_set_version,
+            features=len(model.feature_names),
+        )
+        return True
+
+    async def run(self, stop: asyncio.Event, interval_s: float) -> None:
+        """Poll the alias until `stop`: the first load, then every change of the alias."""
+        while True:
+            await self.refresh()
+            if await sleep_or_stop(stop, interval_s):
+                return
+
+    async def wait_loaded(self, stop: asyncio.Event) -> ServedModel | None:
+        """The first model, once there is one; None if `stop` comes first."""
+        loaded = asyncio.ensure_future(self._loaded.wait())
+        stopping = asyncio.ensure_future(stop.wait())
+        await asyncio.wait({loaded, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        loaded.cancel()
+        stopping.cancel()
+        return self.current
+
+    async def readiness(self) -> None:
+        """/ready's model check: passes once a model is served."""
+        if self.current is None:
+            reason = f": {self.last_error}" if self.last_error else ""
+            raise RuntimeError(f"no model loaded from {self.uri} yet{reason}")

@@ -1,0 +1,84 @@
+"""Fakes for tests of the inference service: a scripted model source and feature-vector builders."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from kestrel_contracts.events import derived_event_id
+from kestrel_contracts.v1.feature_vector_pb2 import FeatureVector
+from kestrel_inference.domain import ServedModel
+
+FEATURE_SET = "fs-test-1"
+NAMES = ("rsi_14", "rv_20", "logret_1")
+
+
+def mean_model(
+    version: str = "1",
+    *,
+    name: str = "test-direction",
+    feature_set_version: str = FEATURE_SET,
+    names: Sequence[str] = NAMES,
+    calls: list[pd.DataFrame] | None = None,
+) -> ServedModel:
+    """P(up) = the first feature clipped to [0, 1] (NaN -> 0.5): a model whose answer a test chooses."""
+
+    def predict(frame: pd.DataFrame) -> Any:
+        if calls is not None:
+            calls.append(frame)
+        first = frame.iloc[:, 0].to_numpy(dtype=np.float64)
+        return np.clip(np.where(np.isnan(first), 0.5, first), 0.0, 1.0)
+
+    return ServedModel(name, version, feature_set_version, tuple(names), predict)
+
+
+class FakeModelSource:
+    """The alias points where a test says; `fail` makes every call raise (a registry outage)."""
+
+    def __init__(self, models: Mapping[str, ServedModel] | None = None, alias_to: str | None = None) -> None:
+        self.models: dict[str, ServedModel] = dict(models or {})
+        self.alias_to = alias_to
+        self.fail: Exception | None = None
+        self.loads: list[str] = []
+
+    def alias_version(self, name: str, alias: str) -> str:
+        if self.fail is not None:
+            raise self.fail
+        if self.alias_to is None:
+            raise LookupError(f"registered model alias {alias} not found for {name}")
+        return self.alias_to
+
+    def load(self, name: str, version: str) -> ServedModel:
+        if self.fail is not None:
+            raise self.fail
+        self.loads.append(version)
+        return self.models[version]
+
+
+def feature_vector(
+    p: float,
+    *,
+    symbol: str = "BTC/USDT",
+    ts_event: int = 1_700_000_000_000_000_000,
+    feature_set_version: str = FEATURE_SET,
+    names: Sequence[str] = NAMES,
+    values: Callable[[str], float] | None = None,
+) -> FeatureVector:
+    """A vector whose first feature is `p` (the mean model's P(up)), the others 0.01 (or `values`)."""
+    chosen = {n: (p if i == 0 else 0.01) if values is None else values(n) for i, n in enumerate(names)}
+    bar_id = derived_event_id("bar", symbol, str(ts_event))
+    return FeatureVector(
+        event_id=derived_event_id(bar_id, feature_set_version),
+        ts_event=ts_event,
+        ts_init=ts_event + 1,
+        symbol=symbol,
+        venue="test",
+        timeframe="1d",
+        feature_set_version=feature_set_version,
+        values=chosen,
+        close="101.25",
+        source_bar_event_id=bar_id,
+    )

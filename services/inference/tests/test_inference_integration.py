@@ -1,0 +1,136 @@
+"""The service in-process against the REAL MLflow registry and REAL Kafka.
+
+A model is trained (tiny, synthetic rows with the live catalogue's feature names) and registered under
+a unique name; the service scores a vector of the right feature-set version into one Signal, sends one
+of another version to the DLQ, and follows the alias to a new version without a restart.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from kestrel_contracts.registry import channel
+from kestrel_contracts.v1.dead_letter_pb2 import DeadLetter
+from kestrel_contracts.v1.signal_pb2 import Signal
+from kestrel_featurelib import default_feature_set
+from kestrel_inference.service import serve
+from kestrel_inference.settings import InferenceSettings
+from kestrel_inference.testing import feature_vector
+from kestrel_inference.training.model import ModelParams, fit
+from kestrel_inference.training.registry import log_and_register
+from kestrel_messaging import Delivery
+from kestrel_messaging.kafka import KafkaBus
+
+
+def _register(uri: str, name: str, experiment: str, names: list[str], version: str, seed: int) -> str:
+    rng = np.random.default_rng(seed)
+    frame = pd.DataFrame(rng.normal(0.0, 1.0, (300, len(names))), columns=names)
+    labels = pd.Series((frame[names[0]] + rng.normal(0.0, 0.5, 300) > 0).astype(int))
+    model = fit(frame, labels, ModelParams(n_estimators=10, min_child_samples=10, n_jobs=1))
+    registered = log_and_register(
+        tracking_uri=uri,
+        experiment=experiment,
+        model=model,
+        example_features=frame,
+        params={"seed": seed},
+        metrics={},
+        tags={"feature_set_version": version},
+        artifacts={},
+        model_name=name,
+        alias="live",
+    )
+    return registered.version
+
+
+async def _until(condition: Callable[[], object], timeout_s: float) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    while asyncio.get_running_loop().time() < deadline:
+        if condition():
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"condition not met within {timeout_s}s")
+
+
+@pytest.mark.integration
+async def test_service_scores_rejects_and_follows_the_alias(
+    mlflow_tracking_uri: str, kafka_bootstrap: str, unique: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("KESTREL_CHANNEL_NAMESPACE", f"test-inference-{unique}")
+    vectors, signals = channel("features.vectors"), channel("trading.signals")
+    catalogue = default_feature_set("SP500")
+    names = list(catalogue.names)
+    model_name, experiment = f"kestrel-direction-test-{unique}", f"kestrel-inference-test-{unique}"
+    first = await asyncio.to_thread(
+        _register, mlflow_tracking_uri, model_name, experiment, names, catalogue.version, 1
+    )
+
+    bus = KafkaBus(kafka_bootstrap, client_id=f"test-{unique}")
+    for topic in (vectors, signals):
+        await bus.ensure_channel(topic)
+    received: list[Signal] = []
+    dead: list[DeadLetter] = []
+
+    async def collect(delivery: Delivery) -> None:
+        target: list[Signal] | list[DeadLetter] = received if isinstance(delivery.message, Signal) else dead
+        target.append(delivery.message)  # type: ignore[arg-type]
+
+    settings = InferenceSettings(
+        http_port=0,
+        kafka_bootstrap=kafka_bootstrap,
+        mlflow_tracking_uri=mlflow_tracking_uri,
+        model_name=model_name,
+        model_alias="live",
+        reload_interval_s=0.5,
+        consumer_group=f"inference-{unique}",
+    )
+    stop = asyncio.Event()
+    tasks = [
+        asyncio.create_task(serve(settings, stop)),
+        asyncio.create_task(bus.subscribe(signals, group=f"c-{unique}", consumer="c").run(collect, stop)),
+        asyncio.create_task(bus.subscribe(vectors.dlq, group=f"c-{unique}", consumer="c").run(collect, stop)),
+    ]
+    try:
+        values = {n: 0.1 for n in names}
+        wrong = feature_vector(0.5, names=names, feature_set_version="fs-stale", values=values.__getitem__)
+        good = feature_vector(
+            0.5, names=names, feature_set_version=catalogue.version, values=values.__getitem__
+        )
+        await bus.publish(vectors, wrong)
+        await bus.publish(vectors, good)
+        await _until(lambda: received and dead, 60)
+        assert [s.source_feature_event_id for s in received] == [good.event_id]
+        assert received[0].model_version == first and received[0].model_name == model_name
+        assert received[0].feature_set_version == catalogue.version
+        assert 0.0 < received[0].probabilities["up"] < 1.0
+        assert "fs-stale" in dead[0].error_message and catalogue.version in dead[0].error_message
+
+        second = await asyncio.to_thread(
+            _register, mlflow_tracking_uri, model_name, experiment, names, catalogue.version, 2
+        )
+        assert second != first
+        later = feature_vector(
+            0.5,
+            names=names,
+            feature_set_version=catalogue.version,
+            ts_event=good.ts_event + 86_400 * 10**9,
+            values=values.__getitem__,
+        )
+        # Published until the poller has swapped the model in: what v1 still scores proves nothing yet.
+        deadline = asyncio.get_running_loop().time() + 60
+        while not any(s.model_version == second for s in received):
+            assert asyncio.get_running_loop().time() < deadline, "the new alias version was never served"
+            await bus.publish(vectors, later)
+            await asyncio.sleep(1.0)
+        assert len(dead) == 1
+    finally:
+        stop.set()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.wait_for(task, 30)
+        await bus.close()
