@@ -50,7 +50,11 @@ def test_non_positive_price_is_a_price_filter_violation(btc: Instrument) -> None
 
 @pytest.mark.parametrize(
     ("qty", "limit", "word"),
-    [(D("0.0005"), D("0.001"), "minimum"), (D("101"), D("100"), "maximum"), (D("1.0005"), D("0.001"), "step")],
+    [
+        (D("0.0005"), D("0.001"), "minimum"),
+        (D("101"), D("100"), "maximum"),
+        (D("1.0005"), D("0.001"), "step"),
+    ],
 )
 def test_lot_size_violations_name_the_bound(btc: Instrument, qty: Decimal, limit: Decimal, word: str) -> None:
     violations = [v for v in btc.check(D("100000.00"), qty) if v.code is FilterCode.LOT_SIZE]

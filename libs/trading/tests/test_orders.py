@@ -1,6 +1,9 @@
+from collections.abc import Callable
 from decimal import Decimal
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from kestrel_trading.domain import Fill, Side
 from kestrel_trading.orders import (
@@ -70,11 +73,11 @@ def test_overfill_is_refused() -> None:
         lambda o: apply_fill(o, _fill("done", "1.0", "100")),
         lambda o: cancel(o, "operator"),
         lambda o: reject(o, "bad"),
-        lambda o: expire(o),
+        expire,
     ],
     ids=["filled", "canceled", "rejected", "expired"],
 )
-def test_terminal_orders_refuse_every_transition(finish) -> None:  # type: ignore[no-untyped-def]
+def test_terminal_orders_refuse_every_transition(finish: Callable[[Order], Order]) -> None:
     final = finish(_order())
     assert final.status.is_terminal
     with pytest.raises(OrderTransitionError, match="cannot apply fill"):
@@ -117,3 +120,27 @@ def test_malformed_orders_and_fills_are_refused() -> None:
         _fill("f", "0", "100")
     with pytest.raises(ValueError, match="finite"):
         _fill("f", "1", "NaN")
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    sizes=st.lists(st.integers(min_value=1, max_value=5), min_size=1, max_size=12),
+    redeliver=st.lists(st.integers(min_value=0, max_value=11), max_size=12),
+)
+def test_random_fill_sequences_with_redelivery_never_overfill(sizes: list[int], redeliver: list[int]) -> None:
+    order = _order("10")
+    fills = [_fill(f"f{i}", str(q), "100", fee="0") for i, q in enumerate(sizes)]
+    applied: list[Fill] = []
+    for f in fills + [fills[i] for i in redeliver if i < len(fills)]:
+        try:
+            new = apply_fill(order, f)
+        except OrderTransitionError:
+            assert order.filled_quantity + f.quantity > order.quantity or order.status.is_terminal
+            continue
+        if new is not order:
+            applied.append(f)
+        order = new
+    assert order.filled_quantity == sum((f.quantity for f in applied), D(0)) <= order.quantity
+    assert len(order.fill_ids) == len(applied) == len({f.fill_id for f in applied})
+    expected = OrderStatus.FILLED if order.filled_quantity == 10 else OrderStatus.PARTIALLY_FILLED
+    assert order.status is (expected if applied else OrderStatus.NEW)

@@ -48,9 +48,24 @@ CASES = [
     (RiskReason.MAX_POSITION, BUY, STATE, replace(LIMITS, max_position_notional=D(23_000))),
     (RiskReason.MAX_GROSS_EXPOSURE, BUY, STATE, replace(LIMITS, max_gross_exposure=D(43_000))),
     (RiskReason.MAX_ORDER_NOTIONAL, BUY, STATE, replace(LIMITS, max_order_notional=D(3_999))),
-    (RiskReason.ORDER_RATE_LIMIT, BUY, replace(STATE, recent_order_ts_ns=[NOW - i * SEC for i in range(5)]), LIMITS),
-    (RiskReason.DAILY_LOSS_LIMIT, BUY, replace(STATE, realized_pnl_today=D(-700), unrealized_pnl=D(-300)), LIMITS),
-    (RiskReason.DRAWDOWN_CIRCUIT_BREAKER, BUY, replace(STATE, equity=D(90_000), equity_peak=D(100_000)), LIMITS),
+    (
+        RiskReason.ORDER_RATE_LIMIT,
+        BUY,
+        replace(STATE, recent_order_ts_ns=[NOW - i * SEC for i in range(5)]),
+        LIMITS,
+    ),
+    (
+        RiskReason.DAILY_LOSS_LIMIT,
+        BUY,
+        replace(STATE, realized_pnl_today=D(-700), unrealized_pnl=D(-300)),
+        LIMITS,
+    ),
+    (
+        RiskReason.DRAWDOWN_CIRCUIT_BREAKER,
+        BUY,
+        replace(STATE, equity=D(90_000), equity_peak=D(100_000)),
+        LIMITS,
+    ),
     (RiskReason.ZERO_QUANTITY, replace(BUY, quantity=D(0)), STATE, LIMITS),
 ]
 
@@ -130,3 +145,12 @@ def test_a_held_symbol_without_a_mark_is_an_error_not_a_silent_zero() -> None:
     state = replace(STATE, marks={"BTC/USDT": D(40_000)})
     with pytest.raises(ValueError, match="ETH/USDT"):
         evaluate(BUY, state, LIMITS, NOW)
+
+
+@pytest.mark.parametrize(
+    ("qty", "price", "match"),
+    [(D(-1), D(1), "quantity"), (D(1), D(0), "reference_price"), (D("NaN"), D(1), "finite")],
+)
+def test_malformed_intents_raise_instead_of_being_judged(qty: Decimal, price: Decimal, match: str) -> None:
+    with pytest.raises(ValueError, match=match):
+        OrderIntent("BTC/USDT", Side.BUY, qty, price)

@@ -6,6 +6,8 @@ from kestrel_trading.instruments import Instrument
 from kestrel_trading.sizing import SizingError, fixed_fraction_qty, vol_target_qty
 
 D = Decimal
+TEN = D(10)
+EQUITY = D(100_000)
 
 
 def test_fixed_fraction_spends_the_fraction_and_rounds_down(btc: Instrument) -> None:
@@ -44,7 +46,7 @@ def test_fixed_fraction_rejects_malformed_inputs(
         fixed_fraction_qty(equity, fraction, price, btc)
 
 
-def _vol(btc: Instrument, vol: Decimal, max_leverage: Decimal = D(10), equity: Decimal = D(100_000)) -> Decimal:
+def _vol(btc: Instrument, vol: Decimal, max_leverage: Decimal = TEN, equity: Decimal = EQUITY) -> Decimal:
     return vol_target_qty(
         equity=equity,
         price=D(100),

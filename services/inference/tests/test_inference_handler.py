@@ -16,6 +16,7 @@ from kestrel_inference.handlers import SignalPolicy, SignalsHandler
 from kestrel_inference.model_registry import ModelHolder
 from kestrel_inference.testing import FEATURE_SET, FakeModelSource, feature_vector, mean_model
 from kestrel_messaging import ConsumerOptions, Delivery, InMemoryBus
+from kestrel_platform.tracing import get_tracer
 
 VECTORS, SIGNALS = channel("features.vectors"), channel("trading.signals")
 POLICY = SignalPolicy(Thresholds(buy=0.6, sell=0.4), "test-strategy", "rv_20")
@@ -120,3 +121,25 @@ async def test_poller_loads_the_first_model_when_it_appears_and_follows_the_alia
         stop.set()
         with contextlib.suppress(asyncio.CancelledError):
             await asyncio.wait_for(poller, 2)
+
+
+@pytest.mark.usefixtures("tracing")
+async def test_the_signal_continues_the_vectors_trace() -> None:
+    bus = InMemoryBus()
+    for topic in (VECTORS, SIGNALS):
+        await bus.ensure_channel(topic)
+    holder = ModelHolder(FakeModelSource({"1": mean_model()}, alias_to="1"), "test-direction", "live")
+    await holder.refresh()
+    with get_tracer("test").start_as_current_span("bar") as span:
+        trace_id = format(span.get_span_context().trace_id, "032x")
+        await bus.publish(VECTORS, feature_vector(0.5))
+    stop = asyncio.Event()
+    subscription = bus.subscribe(VECTORS, group="inference", consumer="c1")
+    task = asyncio.create_task(subscription.run(SignalsHandler(holder, bus, SIGNALS, POLICY), stop))
+    try:
+        await _until(lambda: bus.records(SIGNALS))
+    finally:
+        stop.set()
+        await task
+    [record] = bus.records(SIGNALS)
+    assert record.headers["traceparent"].split("-")[1] == trace_id

@@ -97,6 +97,7 @@ async def test_service_scores_rejects_and_follows_the_alias(
     ]
     try:
         values = {n: 0.1 for n in names}
+        values[names[-1]] = float("nan")  # a feature undefined at this bar: LightGBM takes NaN
         wrong = feature_vector(0.5, names=names, feature_set_version="fs-stale", values=values.__getitem__)
         good = feature_vector(
             0.5, names=names, feature_set_version=catalogue.version, values=values.__getitem__

@@ -58,6 +58,8 @@ class WorkingOrder:
     # The decision instant (the signal bar's close); only bars opening at or after it may fill.
     submitted_at_ns: int
     bars_seen: int = 0
+    # Open time of the last bar processed: a redelivered or out-of-order bar is ignored.
+    last_bar_open_ns: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,10 +88,12 @@ def _fillable_qty(order: Order, bar: Bar, instrument: Instrument, config: PaperC
 def on_bar(working: WorkingOrder, bar: Bar, instrument: Instrument, config: PaperConfig) -> PaperStep:
     """Advance one working order by one bar; returns the new state and the fill, if any."""
     order = working.order
-    if order.status.is_terminal or bar.ts_open_ns < working.submitted_at_ns:
+    seen = working.last_bar_open_ns is not None and bar.ts_open_ns <= working.last_bar_open_ns
+    if order.status.is_terminal or bar.ts_open_ns < working.submitted_at_ns or seen:
         return PaperStep(working, None)
     if order.expire_at_ns is not None and bar.ts_open_ns >= order.expire_at_ns:
-        return PaperStep(replace(working, order=expire(order, REASON_EXPIRED)), None)
+        expired = expire(order, REASON_EXPIRED)
+        return PaperStep(replace(working, order=expired, last_bar_open_ns=bar.ts_open_ns), None)
     bars_seen = working.bars_seen + 1
     price = _fill_price(order, bar, instrument, config)
     qty = _fillable_qty(order, bar, instrument, config) if price is not None else Decimal(0)
@@ -116,7 +120,7 @@ def on_bar(working: WorkingOrder, bar: Bar, instrument: Instrument, config: Pape
             order = cancel(order, REASON_TIME_IN_FORCE)
         elif config.expire_after_bars is not None and bars_seen >= config.expire_after_bars:
             order = expire(order, REASON_EXPIRED)
-    return PaperStep(WorkingOrder(order, working.submitted_at_ns, bars_seen), fill)
+    return PaperStep(WorkingOrder(order, working.submitted_at_ns, bars_seen, bar.ts_open_ns), fill)
 
 
 def simulate(

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
 
-from kestrel_trading.domain import Side
+from kestrel_trading.domain import Side, require_finite
 from kestrel_trading.instruments import Instrument
 
 _MINUTE_NS = 60_000_000_000
@@ -44,6 +44,16 @@ class OrderIntent:
     # Price used for notional and exposure: the signal's bar close, or the limit price.
     reference_price: Decimal
 
+    def __post_init__(self) -> None:
+        # Malformed intents are the caller's bug (RISK_REASON_INVALID_REQUEST), not a risk verdict;
+        # a zero quantity is a legitimate sizing outcome and is judged by the zero_quantity check.
+        require_finite("quantity", self.quantity)
+        require_finite("reference_price", self.reference_price)
+        if self.quantity < 0:
+            raise ValueError(f"order intent quantity must be >= 0, got {self.quantity}")
+        if self.reference_price <= 0:
+            raise ValueError(f"order intent reference_price must be > 0, got {self.reference_price}")
+
 
 @dataclass(frozen=True, slots=True)
 class RiskState:
@@ -60,15 +70,18 @@ class RiskState:
 
     def gross_exposure(self, overrides: Mapping[str, Decimal] | None = None) -> Decimal:
         """Σ |position| x mark over symbols; ``overrides`` replaces marks (e.g. the order's price)."""
-        prices = {**self.marks, **(overrides or {})}
-        total = Decimal(0)
-        for symbol, qty in self.positions.items():
-            if qty == 0:
-                continue
-            if symbol not in prices:
-                raise ValueError(f"no mark price for held symbol {symbol}: cannot value gross exposure")
-            total += abs(qty) * prices[symbol]
-        return total
+        return _gross_exposure(self.positions, {**self.marks, **(overrides or {})})
+
+
+def _gross_exposure(positions: Mapping[str, Decimal], prices: Mapping[str, Decimal]) -> Decimal:
+    total = Decimal(0)
+    for symbol, qty in positions.items():
+        if qty == 0:
+            continue
+        if symbol not in prices:
+            raise ValueError(f"no mark price for held symbol {symbol}: cannot value gross exposure")
+        total += abs(qty) * prices[symbol]
+    return total
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,9 +163,7 @@ def evaluate(
     )
 
     positions_after = {**state.positions, intent.symbol: after}
-    gross = RiskState(
-        positions_after, state.marks, state.equity, state.equity_peak, state.realized_pnl_today
-    ).gross_exposure({intent.symbol: price})
+    gross = _gross_exposure(positions_after, {**state.marks, intent.symbol: price})
     ok = gross <= limits.max_gross_exposure or not increases
     add(
         RiskReason.MAX_GROSS_EXPOSURE,
