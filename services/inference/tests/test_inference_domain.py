@@ -6,6 +6,7 @@ import math
 
 import pandas as pd
 import pytest
+from pydantic import ValidationError
 
 from kestrel_contracts.v1.signal_pb2 import SignalAction
 from kestrel_inference.domain import (
@@ -17,6 +18,7 @@ from kestrel_inference.domain import (
     predict_up,
     to_signal,
 )
+from kestrel_inference.settings import InferenceSettings
 from kestrel_inference.testing import FEATURE_SET, NAMES, feature_vector, mean_model
 from kestrel_messaging import PermanentError
 
@@ -121,3 +123,11 @@ def test_sell_confidence_is_p_down_and_hold_has_none() -> None:
     assert sell.action == SignalAction.SIGNAL_ACTION_SELL and sell.confidence == pytest.approx(0.9)
     assert hold.action == SignalAction.SIGNAL_ACTION_HOLD and hold.confidence == 0.0
     assert sell.volatility == 0.0  # the feature is absent
+
+
+def test_settings_refuse_crossed_thresholds_and_a_zero_reload_interval() -> None:
+    assert InferenceSettings().reload_interval_s == 30.0
+    with pytest.raises(ValidationError, match="sell_threshold < buy_threshold"):
+        InferenceSettings(buy_threshold=0.4, sell_threshold=0.5)
+    with pytest.raises(ValidationError, match="must be > 0"):
+        InferenceSettings(reload_interval_s=0)

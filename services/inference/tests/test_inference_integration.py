@@ -19,6 +19,7 @@ from kestrel_contracts.registry import channel
 from kestrel_contracts.v1.dead_letter_pb2 import DeadLetter
 from kestrel_contracts.v1.signal_pb2 import Signal
 from kestrel_featurelib import default_feature_set
+from kestrel_inference.model_registry import MLFLOW_CLIENT_DEFAULTS
 from kestrel_inference.service import serve
 from kestrel_inference.settings import InferenceSettings
 from kestrel_inference.testing import feature_vector
@@ -62,6 +63,8 @@ async def test_service_scores_rejects_and_follows_the_alias(
     mlflow_tracking_uri: str, kafka_bootstrap: str, unique: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("KESTREL_CHANNEL_NAMESPACE", f"test-inference-{unique}")
+    for variable, value in MLFLOW_CLIENT_DEFAULTS.items():  # the service's defaults, undone afterwards
+        monkeypatch.setenv(variable, value)
     vectors, signals = channel("features.vectors"), channel("trading.signals")
     catalogue = default_feature_set("SP500")
     names = list(catalogue.names)

@@ -10,18 +10,19 @@ from __future__ import annotations
 
 import asyncio
 import functools
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.errors import CommitFailedError
 
 from kestrel_contracts.registry import Channel, Transport
 from kestrel_messaging import admin
-from kestrel_messaging.envelope import BatchHandler, ConsumerOptions, Handler
+from kestrel_messaging.envelope import ConsumerOptions
 from kestrel_messaging.kafka_producer import AsyncProducer
 from kestrel_messaging.metrics import CONSUMER_LAG
-from kestrel_messaging.processing import Done, Record, process_batch, process_each
+from kestrel_messaging.processing import Record
 from kestrel_messaging.publishing import PublisherBase
+from kestrel_messaging.subscription import Process, SubscriptionBase
 from kestrel_platform.logging import get_logger
 from kestrel_platform.tracing import carrier_to_kafka_headers, kafka_headers_to_carrier
 
@@ -88,12 +89,12 @@ class KafkaBus(PublisherBase):
             self._producer = None
 
 
-class KafkaSubscription:
+class KafkaSubscription(SubscriptionBase):
     def __init__(
         self, bus: KafkaBus, channel: Channel, group: str, consumer: str, options: ConsumerOptions
     ) -> None:
-        self._bus, self._channel, self._group = bus, channel, group
-        self._consumer_name, self._options = consumer, options
+        super().__init__(channel, group, options, bus.publish)
+        self._bus, self._consumer_name = bus, consumer
 
     def _consumer(self) -> AIOKafkaConsumer:
         return AIOKafkaConsumer(
@@ -107,42 +108,11 @@ class KafkaSubscription:
             isolation_level="read_committed",
         )
 
-    async def run(self, handler: Handler, stop: asyncio.Event) -> None:
-        async def each(records: Sequence[Record], done: Done) -> None:
-            await process_each(
-                self._channel,
-                self._group,
-                records,
-                handler,
-                dead_letter=self._bus.publish,
-                options=self._options,
-                done=done,
-                stop=stop,
-            )
-
-        await self._consume(each, stop)
-
-    async def run_batches(self, handler: BatchHandler, stop: asyncio.Event) -> None:
-        async def batch(records: Sequence[Record], done: Done) -> None:
-            await process_batch(
-                self._channel,
-                self._group,
-                records,
-                handler,
-                dead_letter=self._bus.publish,
-                options=self._options,
-                done=done,
-            )
-
-        await self._consume(batch, stop)
-
-    async def _consume(
-        self, process: Callable[[Sequence[Record], Done], Awaitable[None]], stop: asyncio.Event
-    ) -> None:
+    async def _consume(self, process: Process, stop: asyncio.Event, limit: int) -> None:
         consumer = self._consumer()
-        await consumer.start()
         committer = _Committer(consumer, self._channel.name, self._group)
         try:
+            await consumer.start()
             while not stop.is_set():
                 fetched = await consumer.getmany(
                     timeout_ms=self._options.poll_timeout_ms, max_records=self._options.batch_size
@@ -156,7 +126,10 @@ class KafkaSubscription:
             await committer.drain()  # graceful stop: what was handled is committed before leaving
         finally:
             committer.cancel()
-            await consumer.stop()  # auto-commit is off: leaving the group commits nothing more
+            # Always leave the group, even when cancelled again meanwhile: a member that keeps
+            # heartbeating without polling would hold every rebalance of the group for minutes.
+            # Auto-commit is off, so leaving commits nothing more.
+            await asyncio.shield(consumer.stop())
 
 
 def _record(partition: int, rec: ConsumerRecord[bytes, bytes]) -> Record:

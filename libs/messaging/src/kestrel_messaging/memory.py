@@ -12,13 +12,14 @@ import contextlib
 import functools
 import time
 from collections import defaultdict
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from kestrel_contracts.registry import Channel
-from kestrel_messaging.envelope import BatchHandler, ConsumerOptions, Handler
-from kestrel_messaging.processing import Done, Record, process_batch, process_each
+from kestrel_messaging.envelope import ConsumerOptions
+from kestrel_messaging.processing import Record
 from kestrel_messaging.publishing import PublisherBase
+from kestrel_messaging.subscription import Process, SubscriptionBase
 
 
 @dataclass
@@ -62,12 +63,15 @@ class InMemoryBus(PublisherBase):
         return None
 
 
-class _MemorySubscription:
+class _MemorySubscription(SubscriptionBase):
+    # One at a time for `run`: what this consumer has not claimed stays free for the others on a stop.
+    each_limit = 1
+
     def __init__(
         self, bus: InMemoryBus, channel: Channel, group: str, consumer: str, options: ConsumerOptions
     ) -> None:
-        self._bus, self._channel, self._group_name = bus, channel, group
-        self._consumer, self._options = consumer, options
+        super().__init__(channel, group, options, bus.publish)
+        self._bus, self._consumer = bus, consumer
 
     def _claim(self, group: _Group, limit: int) -> list[int]:
         """Stale entries of other consumers first (like XAUTOCLAIM), else the next new ones."""
@@ -89,43 +93,8 @@ class _MemorySubscription:
             claimed.append(index)
         return claimed
 
-    async def run(self, handler: Handler, stop: asyncio.Event) -> None:
-        async def each(records: Sequence[Record], done: Done) -> None:
-            await process_each(
-                self._channel,
-                self._group_name,
-                records,
-                handler,
-                dead_letter=self._bus.publish,
-                options=self._options,
-                done=done,
-                stop=stop,
-            )
-
-        # One at a time: what this consumer has not claimed stays free for the others on a stop.
-        await self._consume(each, stop, 1)
-
-    async def run_batches(self, handler: BatchHandler, stop: asyncio.Event) -> None:
-        async def batch(records: Sequence[Record], done: Done) -> None:
-            await process_batch(
-                self._channel,
-                self._group_name,
-                records,
-                handler,
-                dead_letter=self._bus.publish,
-                options=self._options,
-                done=done,
-            )
-
-        await self._consume(batch, stop, self._options.batch_size)
-
-    async def _consume(
-        self,
-        process: Callable[[Sequence[Record], Done], Awaitable[None]],
-        stop: asyncio.Event,
-        limit: int,
-    ) -> None:
-        group = self._bus._group(self._channel, self._group_name, self._options.start_from_beginning)
+    async def _consume(self, process: Process, stop: asyncio.Event, limit: int) -> None:
+        group = self._bus._group(self._channel, self._group, self._options.start_from_beginning)
         while not stop.is_set():
             indices = self._claim(group, limit)
             if not indices:

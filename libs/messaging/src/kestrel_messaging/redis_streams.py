@@ -11,17 +11,18 @@ from __future__ import annotations
 import asyncio
 import functools
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from typing import Any, cast
 
 import redis.asyncio as aioredis
 from redis.exceptions import ResponseError
 
 from kestrel_contracts.registry import Channel, Transport
-from kestrel_messaging.envelope import BatchHandler, ConsumerOptions, Handler
+from kestrel_messaging.envelope import ConsumerOptions
 from kestrel_messaging.metrics import CONSUMER_LAG, RECLAIMED
-from kestrel_messaging.processing import Done, Record, process_batch, process_each
+from kestrel_messaging.processing import Record
 from kestrel_messaging.publishing import PublisherBase
+from kestrel_messaging.subscription import Process, SubscriptionBase
 from kestrel_platform.logging import get_logger
 
 _log = get_logger(__name__)
@@ -90,12 +91,12 @@ class RedisStreamBus(PublisherBase):
         await self._redis.aclose()
 
 
-class RedisStreamSubscription:
+class RedisStreamSubscription(SubscriptionBase):
     def __init__(
         self, bus: RedisStreamBus, channel: Channel, group: str, consumer: str, options: ConsumerOptions
     ) -> None:
-        self._bus, self._redis = bus, bus.client
-        self._channel, self._group, self._consumer, self._options = channel, group, consumer, options
+        super().__init__(channel, group, options, bus.publish)
+        self._bus, self._redis, self._consumer = bus, bus.client, consumer
         self._own_backlog = True  # a restarted consumer first re-reads what it was given but never acked
         self._next_reclaim = 0.0
 
@@ -170,39 +171,7 @@ class RedisStreamSubscription:
                     int(lag) + int(info.get("pending") or 0)
                 )
 
-    async def run(self, handler: Handler, stop: asyncio.Event) -> None:
-        async def each(records: Sequence[Record], done: Done) -> None:
-            # On a graceful stop what is left of the batch stays pending for this consumer name.
-            await process_each(
-                self._channel,
-                self._group,
-                records,
-                handler,
-                dead_letter=self._bus.publish,
-                options=self._options,
-                done=done,
-                stop=stop,
-            )
-
-        await self._consume(each, stop)
-
-    async def run_batches(self, handler: BatchHandler, stop: asyncio.Event) -> None:
-        async def batch(records: Sequence[Record], done: Done) -> None:
-            await process_batch(
-                self._channel,
-                self._group,
-                records,
-                handler,
-                dead_letter=self._bus.publish,
-                options=self._options,
-                done=done,
-            )
-
-        await self._consume(batch, stop)
-
-    async def _consume(
-        self, process: Callable[[Sequence[Record], Done], Awaitable[None]], stop: asyncio.Event
-    ) -> None:
+    async def _consume(self, process: Process, stop: asyncio.Event, limit: int) -> None:
         await self._ensure_group()
         while not stop.is_set():
             entries = await self._next_batch()

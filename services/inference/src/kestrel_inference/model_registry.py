@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 from typing import Protocol
 
 import mlflow
@@ -33,10 +34,22 @@ class ModelSource(Protocol):
     def load(self, name: str, version: str) -> ServedModel: ...
 
 
+# The MLflow client's own defaults retry an unreachable server for minutes, and a blocked registry
+# call holds its worker thread past SIGTERM (the process waited 4 minutes to exit). The poller retries
+# every reload interval anyway, so each call fails fast; the environment can still override these.
+MLFLOW_CLIENT_DEFAULTS = {
+    "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "1",
+    "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1",
+    "MLFLOW_HTTP_REQUEST_TIMEOUT": "15",
+}
+
+
 class MlflowModelSource:
     """The MLflow registry: the version behind an alias, and that version's booster and tags."""
 
     def __init__(self, tracking_uri: str) -> None:
+        for variable, value in MLFLOW_CLIENT_DEFAULTS.items():
+            os.environ.setdefault(variable, value)
         self._tracking_uri = tracking_uri
         self._client = MlflowClient(tracking_uri)
 
