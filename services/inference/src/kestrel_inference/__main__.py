@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from kestrel_inference.service import serve
+from kestrel_inference.service import infrastructure_checks, serve
 from kestrel_inference.settings import InferenceSettings
 from kestrel_platform.service import start_service
+
+# What deploy manifests wait for (/ready also requires a loaded model: see service.readiness_checks).
+readiness_checks = infrastructure_checks
 
 
 def main() -> None:

@@ -32,13 +32,17 @@ _log = get_logger("kestrel.inference")
 RETRY_CONNECT_S = 2.0
 
 
-def readiness_checks(settings: InferenceSettings, holder: ModelHolder) -> dict[str, ReadinessCheck]:
-    """What /ready checks: Kafka, MLflow, and that a model is loaded."""
+def infrastructure_checks(settings: InferenceSettings) -> dict[str, ReadinessCheck]:
+    """The infrastructure this service needs: Kafka and MLflow (what deploy manifests wait for)."""
     return {
         "kafka": kafka_probe(settings.kafka_bootstrap),
         "mlflow": mlflow_probe(settings.mlflow_tracking_uri),
-        "model": holder.readiness,
     }
+
+
+def readiness_checks(settings: InferenceSettings, holder: ModelHolder) -> dict[str, ReadinessCheck]:
+    """What /ready checks: the infrastructure, and that a model is loaded."""
+    return {**infrastructure_checks(settings), "model": holder.readiness}
 
 
 def consumer_name(settings: InferenceSettings) -> str:
