@@ -19,13 +19,10 @@ import os
 import time
 import uuid
 from dataclasses import replace
-from decimal import Decimal
 from pathlib import Path
-from uuid import UUID
 
 import asyncpg
 
-from kestrel_contracts.events import ns_to_datetime
 from kestrel_contracts.registry import channel
 from kestrel_contracts.v1.bar_pb2 import Bar
 from kestrel_featurelib import default_feature_set
@@ -45,22 +42,8 @@ RESULTS = Path(__file__).parent / "results"
 REFERENCE = "SYM0"
 
 
-def _row(b: Bar) -> bar_rows.Bar:
-    return bar_rows.Bar(
-        symbol=b.symbol,
-        timeframe=b.timeframe,
-        ts=ns_to_datetime(b.ts_open),
-        open=Decimal(b.open),
-        high=Decimal(b.high),
-        low=Decimal(b.low),
-        close=Decimal(b.close),
-        volume=Decimal(b.volume),
-        event_id=UUID(b.event_id),
-    )
-
-
 async def _ingest(pool: asyncpg.Pool, bus: KafkaBus, settings: FeaturesSettings, bars: list[Bar]) -> None:
-    await bar_rows.upsert_bars(pool, [_row(b) for b in bars])
+    await bar_rows.upsert_bars(pool, [bar_rows.row_from_event(b) for b in bars])
     topic = replace(channel("market.bars"), name=settings.bars_topic)
     for start in range(0, len(bars), 1000):
         await bus.publish_batch(topic, bars[start : start + 1000])

@@ -13,13 +13,11 @@ import os
 import signal
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
-from decimal import Decimal
-from uuid import UUID
 
 import asyncpg
 import pytest
 
-from kestrel_contracts.events import datetime_to_ns, ns_to_datetime
+from kestrel_contracts.events import datetime_to_ns
 from kestrel_contracts.registry import Channel, channel
 from kestrel_contracts.v1.bar_pb2 import Bar
 from kestrel_contracts.v1.feature_vector_pb2 import FeatureVector
@@ -115,23 +113,9 @@ def _bars() -> list[Bar]:
     return interleave(*(make_series(symbol, BARS_PER_SYMBOL) for symbol in SYMBOLS))
 
 
-def _store_row(b: Bar) -> bar_rows.Bar:
-    return bar_rows.Bar(
-        symbol=b.symbol,
-        timeframe=b.timeframe,
-        ts=ns_to_datetime(b.ts_open),
-        open=Decimal(b.open),
-        high=Decimal(b.high),
-        low=Decimal(b.low),
-        close=Decimal(b.close),
-        volume=Decimal(b.volume),
-        event_id=UUID(b.event_id),
-    )
-
-
 async def _ingest(rig: Rig, bars: list[Bar]) -> None:
     """What ingestion does: store the bars, then publish them keyed by symbol."""
-    await bar_rows.upsert_bars(rig.pool, [_store_row(b) for b in bars])
+    await bar_rows.upsert_bars(rig.pool, [bar_rows.row_from_event(b) for b in bars])
     await rig.bus.publish_batch(rig.bars, bars)
 
 

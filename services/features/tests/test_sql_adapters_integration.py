@@ -4,13 +4,10 @@ from __future__ import annotations
 
 import math
 from collections.abc import AsyncIterator
-from decimal import Decimal
-from uuid import UUID
 
 import asyncpg
 import pytest
 
-from kestrel_contracts.events import ns_to_datetime
 from kestrel_features.adapters.sql import SqlBarHistory, SqlOfflineStore
 from kestrel_features.ports import StoredVector
 from kestrel_features.testing import DAY_NS, history_bar, make_series
@@ -67,20 +64,7 @@ async def test_the_bar_history_reads_windows_before_and_closes_after(pool: async
     bars = make_series("REF", 10)
     await bar_rows.upsert_bars(
         pool,
-        [
-            bar_rows.Bar(
-                symbol=b.symbol,
-                timeframe=b.timeframe,
-                ts=ns_to_datetime(b.ts_open),
-                open=Decimal(b.open),
-                high=Decimal(b.high),
-                low=Decimal(b.low),
-                close=Decimal(b.close),
-                volume=Decimal(b.volume),
-                event_id=UUID(b.event_id),
-            )
-            for b in bars
-        ],
+        [bar_rows.row_from_event(b) for b in bars],
     )
     history = SqlBarHistory(pool)
 

@@ -10,14 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import time
-from datetime import UTC, datetime
 from uuid import UUID
 
 from rich.console import Console
 from rich.table import Table
 
 from kestrel_cli.settings import CliSettings
-from kestrel_contracts.decimals import from_wire
 from kestrel_contracts.events import derived_event_id, now_ns
 from kestrel_contracts.registry import channel
 from kestrel_contracts.v1.bar_pb2 import Bar as BarEvent
@@ -25,7 +23,7 @@ from kestrel_messaging import ConsumerOptions, Delivery
 from kestrel_messaging.kafka import KafkaBus
 from kestrel_messaging.topics import create_all
 from kestrel_platform.tracing import configure_tracing, current_trace_ids, get_tracer, shutdown_tracing
-from kestrel_store.bars import Bar, fetch_bars, upsert_bars
+from kestrel_store.bars import fetch_bars, row_from_event, upsert_bars
 from kestrel_store.migrate import apply_migrations
 from kestrel_store.pool import create_pool
 
@@ -52,18 +50,7 @@ def demo_bar(symbol: str) -> BarEvent:
     )
 
 
-def to_row(event: BarEvent) -> Bar:
-    return Bar(
-        symbol=event.symbol,
-        timeframe=event.timeframe,
-        ts=datetime.fromtimestamp(event.ts_open / 1e9, tz=UTC),
-        open=from_wire(event.open),
-        high=from_wire(event.high),
-        low=from_wire(event.low),
-        close=from_wire(event.close),
-        volume=from_wire(event.volume),
-        event_id=UUID(event.event_id),
-    )
+to_row = row_from_event  # the store's one conversion of a Bar event
 
 
 async def run_demo(settings: CliSettings, symbol: str, timeout_s: float) -> int:

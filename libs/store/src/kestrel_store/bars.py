@@ -19,6 +19,9 @@ from uuid import UUID
 
 import asyncpg
 
+from kestrel_contracts.decimals import from_wire
+from kestrel_contracts.events import ns_to_datetime
+from kestrel_contracts.v1.bar_pb2 import Bar as BarEvent
 from kestrel_store.timeseries import ensure_partitions_for
 
 BAR_COLUMNS = ("symbol", "timeframe", "ts", "open", "high", "low", "close", "volume", "event_id")
@@ -71,6 +74,21 @@ class Bar:
     close: Decimal
     volume: Decimal
     event_id: UUID
+
+
+def row_from_event(event: BarEvent) -> Bar:
+    """The row of a `kestrel.v1.Bar` event: decimal strings parsed exactly, `ts` = the bar's open time."""
+    return Bar(
+        symbol=event.symbol,
+        timeframe=event.timeframe,
+        ts=ns_to_datetime(event.ts_open),
+        open=from_wire(event.open),
+        high=from_wire(event.high),
+        low=from_wire(event.low),
+        close=from_wire(event.close),
+        volume=from_wire(event.volume),
+        event_id=UUID(event.event_id),
+    )
 
 
 @asynccontextmanager

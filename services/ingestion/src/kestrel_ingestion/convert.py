@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import UTC, datetime
 from uuid import UUID
 
 from kestrel_contracts.decimals import to_wire
-from kestrel_contracts.events import derived_event_id, now_ns
+from kestrel_contracts.events import derived_event_id, now_ns, ns_to_datetime
 from kestrel_contracts.v1.bar_pb2 import Bar as BarEvent
 from kestrel_contracts.v1.bar_pb2 import BarFlag
 from kestrel_ingestion.domain import RawBar
@@ -47,9 +46,7 @@ def to_row(bar: RawBar) -> BarRow:
     return BarRow(
         symbol=bar.symbol,
         timeframe=bar.timeframe,
-        ts=datetime.fromtimestamp(bar.ts_open // 1_000_000_000, tz=UTC).replace(
-            microsecond=(bar.ts_open % 1_000_000_000) // 1000
-        ),
+        ts=ns_to_datetime(bar.ts_open),
         open=bar.open,
         high=bar.high,
         low=bar.low,

@@ -7,26 +7,17 @@ the same contract tests (services/ingestion/tests/test_bar_store_contract.py).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Protocol
 
 import asyncpg
 
+from kestrel_contracts.events import datetime_to_ns, ns_to_datetime
 from kestrel_ingestion.convert import to_row
 from kestrel_ingestion.domain import RawBar
 from kestrel_store.bars import upsert_bars
 
 SeriesKey = tuple[str, str]  # (symbol, timeframe)
-
-
-def _as_datetime(ts_ns: int) -> datetime:
-    return datetime.fromtimestamp(ts_ns // 1_000_000_000, tz=UTC).replace(
-        microsecond=(ts_ns % 1_000_000_000) // 1000
-    )
-
-
-def _as_ns(ts: datetime) -> int:
-    return int(ts.timestamp()) * 1_000_000_000 + ts.microsecond * 1000
 
 
 class BarStore(Protocol):
@@ -61,7 +52,7 @@ class PostgresBarStore:
             SET last_published_ts = GREATEST(c.last_published_ts, EXCLUDED.last_published_ts),
                 updated_at = now()
             """,
-            [(source, symbol, tf, _as_datetime(ts)) for (symbol, tf), ts in last_ts_open.items()],
+            [(source, symbol, tf, ns_to_datetime(ts)) for (symbol, tf), ts in last_ts_open.items()],
         )
 
     async def resume_after(self, source: str, symbol: str, timeframe: str) -> int | None:
@@ -73,7 +64,7 @@ class PostgresBarStore:
             symbol,
             timeframe,
         )
-        return None if ts is None else _as_ns(ts)
+        return None if ts is None else datetime_to_ns(ts)
 
 
 class InMemoryBarStore:
