@@ -9,8 +9,7 @@ cost. Both paths have the same semantics and are tested alike.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -22,6 +21,7 @@ import asyncpg
 from kestrel_contracts.decimals import from_wire
 from kestrel_contracts.events import ns_to_datetime
 from kestrel_contracts.v1.bar_pb2 import Bar as BarEvent
+from kestrel_store.pool import acquired
 from kestrel_store.timeseries import ensure_partitions_for
 
 BAR_COLUMNS = ("symbol", "timeframe", "ts", "open", "high", "low", "close", "volume", "event_id")
@@ -91,15 +91,6 @@ def row_from_event(event: BarEvent) -> Bar:
     )
 
 
-@asynccontextmanager
-async def _connection(conn_or_pool: asyncpg.Connection | asyncpg.Pool) -> AsyncIterator[asyncpg.Connection]:
-    if isinstance(conn_or_pool, asyncpg.Pool):
-        async with conn_or_pool.acquire() as conn:
-            yield conn
-    else:
-        yield conn_or_pool
-
-
 async def upsert_bars(
     conn_or_pool: asyncpg.Connection | asyncpg.Pool,
     bars: Sequence[Bar],
@@ -118,7 +109,7 @@ async def upsert_bars(
     if not bars:
         return 0
     action = _UPDATE_ACTION if on_conflict == "update" else "NOTHING"
-    async with _connection(conn_or_pool) as conn:
+    async with acquired(conn_or_pool) as conn:
         if ensure_partitions:
             await ensure_partitions_for(conn, "market.bars", [bar.ts for bar in bars])
         if len(bars) < COPY_MIN_ROWS:

@@ -9,8 +9,7 @@ that order (``float8[]``: features are statistics, not money). Writes are idempo
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -18,7 +17,7 @@ from uuid import UUID
 
 import asyncpg
 
-from kestrel_store.pool import Queryable
+from kestrel_store.pool import Queryable, acquired
 from kestrel_store.timeseries import ensure_partitions_for
 
 if TYPE_CHECKING:
@@ -75,15 +74,6 @@ async def feature_set_names(conn: Queryable, version: str) -> tuple[str, ...] | 
     return None if names is None else tuple(names)
 
 
-@asynccontextmanager
-async def _connection(conn_or_pool: asyncpg.Connection | asyncpg.Pool) -> AsyncIterator[asyncpg.Connection]:
-    if isinstance(conn_or_pool, asyncpg.Pool):
-        async with conn_or_pool.acquire() as conn:
-            yield conn
-    else:
-        yield conn_or_pool
-
-
 def _float_array_literal(values: Sequence[float]) -> str:
     # repr() is the shortest text that reads back as the same double, and PostgreSQL's float8 input
     # takes it as is ('nan', 'inf' and '-inf' included), so the text path loses nothing.
@@ -111,7 +101,7 @@ async def insert_vectors(
     if not rows:
         return 0
     inserted = 0
-    async with _connection(conn_or_pool) as conn:
+    async with acquired(conn_or_pool) as conn:
         if ensure_partitions:
             await ensure_partitions_for(conn, "features.vectors", [row.ts for row in rows])
         for start in range(0, len(rows), INSERT_CHUNK):

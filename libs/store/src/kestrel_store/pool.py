@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from decimal import Decimal
 from typing import Any, Protocol
 
@@ -116,3 +117,13 @@ def readiness_check(pool: asyncpg.Pool, timeout_s: float = 2.0) -> Callable[[], 
         await ping(pool, timeout_s)
 
     return check
+
+
+@asynccontextmanager
+async def acquired(conn_or_pool: asyncpg.Connection | asyncpg.Pool) -> AsyncIterator[asyncpg.Connection]:
+    """A connection: the one given, or one borrowed from the pool for the block."""
+    if isinstance(conn_or_pool, asyncpg.Pool):
+        async with conn_or_pool.acquire() as conn:
+            yield conn
+    else:
+        yield conn_or_pool

@@ -49,9 +49,8 @@ from kestrel_ingestion.sources.binance_klines import (
 )
 from kestrel_ingestion.sources.binance_rest import BinanceRestClient, Clock, RestStats, Sleep
 from kestrel_ingestion.sources.binance_ws import (
-    KlineStreamConnection,
     combined_stream_url,
-    pause_before_reconnect,
+    reconnecting_stream,
 )
 
 __all__ = ["BinanceConfig", "BinanceError", "BinanceSource", "BinanceSourceStats", "UnknownSymbolError"]
@@ -223,22 +222,19 @@ class BinanceSource:
         by_unified = {m.unified_symbol: m.exchange_symbol for m in markets}
         streams = [f"{m.stream_symbol}@kline_{self._timeframe}" for m in markets]
         url = combined_stream_url(self._config.ws_url, streams)
-        failures = 0
-        while True:
-            connection = KlineStreamConnection(
-                session, url, self._config.ws_idle_timeout_s, self._config.request_timeout_s
-            )
-            try:
-                await connection.open()
-            except (aiohttp.ClientError, TimeoutError) as exc:
-                failures += 1
-                await self._pause_before_reconnect(failures, f"connect failed: {exc!r}")
-                continue
-            try:
+        connections = reconnecting_stream(
+            session,
+            url,
+            self._config,
+            sleep=self._sleep,
+            what="WebSocket",
+            on_reconnect=self._count_reconnect,
+        )
+        async with contextlib.aclosing(connections):
+            async for connection in connections:
                 async for item in self._fill_gap(client, markets, cursors):
                     yield item
                 async for text in connection.messages():
-                    failures = 0  # the connection works: the next drop starts the backoff afresh
                     event = bar_from_event(by_exchange, self._timeframe, text)
                     if event is None or (isinstance(event, RawBar) and not event.closed):
                         continue
@@ -249,11 +245,9 @@ class BinanceSource:
                             continue  # the REST gap fill already yielded it
                         cursors[symbol] = open_ms
                     yield event
-            finally:
-                await connection.close()
-            self.stats.reconnects += 1
-            failures += 1
-            await self._pause_before_reconnect(failures, connection.close_reason or "stream ended")
+
+    def _count_reconnect(self) -> None:
+        self.stats.reconnects += 1
 
     async def _fill_gap(
         self, client: BinanceRestClient, markets: list[BinanceMarket], cursors: dict[str, int | None]
@@ -265,9 +259,6 @@ class BinanceSource:
                 cursors[market.exchange_symbol] = now_ms // self._step_ms * self._step_ms - 1
             async for item in self._backfill(client, market, cursors, now_ms, now_ms):
                 yield item
-
-    async def _pause_before_reconnect(self, failures: int, reason: str) -> None:
-        await pause_before_reconnect(self._config, self._sleep, failures, reason, "WebSocket")
 
 
 async def _is_listed(client: BinanceRestClient, symbol: str) -> bool:

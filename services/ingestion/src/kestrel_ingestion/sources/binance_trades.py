@@ -39,9 +39,8 @@ from kestrel_ingestion.sources.binance_klines import (
 )
 from kestrel_ingestion.sources.binance_rest import BinanceRestClient, RestStats, Sleep
 from kestrel_ingestion.sources.binance_ws import (
-    KlineStreamConnection,
     combined_stream_url,
-    pause_before_reconnect,
+    reconnecting_stream,
 )
 from kestrel_platform.logging import get_logger
 
@@ -182,20 +181,17 @@ class BinanceTradeSource:
         by_exchange = {m.exchange_symbol: m for m in markets}
         url = combined_stream_url(self._config.ws_url, [f"{m.stream_symbol}@trade" for m in markets])
         last_id: dict[str, int] = {}  # unified symbol -> highest trade id yielded
-        failures = 0
-        while True:
-            connection = KlineStreamConnection(
-                session, url, self._config.ws_idle_timeout_s, self._config.request_timeout_s
-            )
-            try:
-                await connection.open()
-            except (aiohttp.ClientError, TimeoutError) as exc:
-                failures += 1
-                await self._pause_before_reconnect(failures, f"connect failed: {exc!r}")
-                continue
-            try:
+        connections = reconnecting_stream(
+            session,
+            url,
+            self._config,
+            sleep=self._sleep,
+            what="trade WebSocket",
+            on_reconnect=self._count_reconnect,
+        )
+        async with contextlib.aclosing(connections):
+            async for connection in connections:
                 async for text in connection.messages():
-                    failures = 0
                     item = trade_from_event(by_exchange, text)
                     if item is None:
                         continue
@@ -206,11 +202,6 @@ class BinanceTradeSource:
                             continue
                         last_id[item.symbol] = trade_id
                     yield item
-            finally:
-                await connection.close()
-            self.stats.reconnects += 1
-            failures += 1
-            await self._pause_before_reconnect(failures, connection.close_reason or "stream ended")
 
-    async def _pause_before_reconnect(self, failures: int, reason: str) -> None:
-        await pause_before_reconnect(self._config, self._sleep, failures, reason, "trade WebSocket")
+    def _count_reconnect(self) -> None:
+        self.stats.reconnects += 1

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Sequence
 
 import aiohttp
 
@@ -55,6 +55,7 @@ class KlineStreamConnection:
         self._queue: asyncio.Queue[str | None] = asyncio.Queue()
         self._reader: asyncio.Task[None] | None = None
         self.close_reason = ""
+        self.received = 0  # messages handed out by `messages()`
 
     async def open(self) -> None:
         async with asyncio.timeout(self._connect_timeout_s):
@@ -78,6 +79,7 @@ class KlineStreamConnection:
             text = await self._queue.get()
             if text is None:
                 return
+            self.received += 1
             yield text
 
     async def _read(self, ws: aiohttp.ClientWebSocketResponse) -> None:
@@ -100,3 +102,36 @@ class KlineStreamConnection:
             self.close_reason = f"silent for {self._idle_timeout_s} s"
         finally:
             self._queue.put_nowait(None)
+
+
+async def reconnecting_stream(
+    session: aiohttp.ClientSession,
+    url: str,
+    config: BinanceConfig,
+    *,
+    sleep: Callable[[float], Awaitable[None]],
+    what: str,
+    on_reconnect: Callable[[], None],
+) -> AsyncGenerator[KlineStreamConnection, None]:
+    """Open connections to `url` one after another, forever, with backoff between failures.
+
+    The caller reads each yielded connection's `messages()` until they end; the connection is then
+    closed and, after a pause, the next one is yielded. A connection that delivered any message
+    resets the backoff. Use it inside `contextlib.aclosing` so the socket closes with the caller.
+    """
+    failures = 0
+    while True:
+        connection = KlineStreamConnection(session, url, config.ws_idle_timeout_s, config.request_timeout_s)
+        try:
+            await connection.open()
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            failures += 1
+            await pause_before_reconnect(config, sleep, failures, f"connect failed: {exc!r}", what)
+            continue
+        try:
+            yield connection
+        finally:
+            await connection.close()
+        on_reconnect()
+        failures = 1 if connection.received else failures + 1
+        await pause_before_reconnect(config, sleep, failures, connection.close_reason or "stream ended", what)
