@@ -64,8 +64,8 @@ test-integration: install ## Integration tests on real Kafka, PostgreSQL, Redis 
 test-e2e: install ## End-to-end tests of the whole system
 	$(PYTEST) -m e2e
 
-demo: install ## The main job: infrastructure up, one market bar through the loop, summary and URLs
-	UV=$(UV) bash scripts/demo.sh
+demo: install ## The main job: the live loop on replayed sample data (paper trading), summary and URLs; Ctrl-C stops it
+	UV=$(UV) bash scripts/demo.sh $(DEMO_ARGS)
 
 bench: install ## Benchmarks that print figures (messaging latency/throughput)
 	UV=$(UV) bash scripts/bench.sh

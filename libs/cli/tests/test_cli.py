@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 from typer.testing import CliRunner
 
-from kestrel_cli.demo import demo_bar, to_row
 from kestrel_cli.main import app
 from kestrel_contracts.registry import CHANNELS
 
@@ -30,29 +29,9 @@ def test_bad_topics_action_is_a_usage_error() -> None:
     assert result.exit_code == 2
 
 
-def test_demo_bar_converts_to_a_store_row_without_floats() -> None:
-    event = demo_bar("SPX")
-    row = to_row(event)
-    assert str(row.close) == event.close and str(row.high) == event.high
-    assert row.ts.timestamp() * 1e9 == event.ts_open == event.ts_event - 60_000_000_000
-
-
-@pytest.mark.integration
-def test_demo_pushes_one_bar_through_kafka_into_postgres(
-    kafka_bootstrap: str,
-    redis_url: str,
-    fresh_database_url: str,
-    monkeypatch: pytest.MonkeyPatch,
-    unique: str,
-) -> None:
-    monkeypatch.setenv("KESTREL_KAFKA_BOOTSTRAP", kafka_bootstrap)
-    monkeypatch.setenv("KESTREL_REDIS_URL", redis_url)
-    monkeypatch.setenv("KESTREL_DATABASE_URL", fresh_database_url)
-    result = runner.invoke(app, ["demo", "--symbol", f"T{unique}"])
-    assert result.exit_code == 0, result.output
-    assert f"T{unique}" in result.output
-    assert "one trace" in result.output
-    assert "0001_" in result.output  # a fresh database: the demo applied the migrations itself
+def test_demo_refuses_empty_samples() -> None:
+    result = runner.invoke(app, ["demo", "--samples", " , "])
+    assert result.exit_code == 2
 
 
 def test_train_is_listed_with_its_options() -> None:

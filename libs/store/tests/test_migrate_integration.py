@@ -28,11 +28,22 @@ EXPECTED_TABLES = {
     "trading.orders",
     "trading.fills",
     "trading.positions",
+    "trading.accounts",
+    "trading.signals",
+    "trading.risk_decisions",
     "backtest.runs",
     "audit.events",
     "kestrel.timeseries_tables",
 }
-TIMESERIES = {"market.bars", "market.ticks", "features.vectors", "trading.fills", "audit.events"}
+TIMESERIES = {
+    "market.bars",
+    "market.ticks",
+    "features.vectors",
+    "trading.fills",
+    "trading.signals",
+    "trading.risk_decisions",
+    "audit.events",
+}
 
 
 async def _relations(conn: asyncpg.Connection) -> dict[str, str]:

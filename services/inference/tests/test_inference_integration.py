@@ -11,8 +11,6 @@ import asyncio
 import contextlib
 from collections.abc import Callable
 
-import numpy as np
-import pandas as pd
 import pytest
 
 from kestrel_contracts.registry import channel
@@ -22,31 +20,9 @@ from kestrel_featurelib import default_feature_set
 from kestrel_inference.model_registry import MLFLOW_CLIENT_DEFAULTS
 from kestrel_inference.service import serve
 from kestrel_inference.settings import InferenceSettings
-from kestrel_inference.testing import feature_vector
-from kestrel_inference.training.model import ModelParams, fit
-from kestrel_inference.training.registry import log_and_register
+from kestrel_inference.testing import feature_vector, register_tiny_model
 from kestrel_messaging import Delivery
 from kestrel_messaging.kafka import KafkaBus
-
-
-def _register(uri: str, name: str, experiment: str, names: list[str], version: str, seed: int) -> str:
-    rng = np.random.default_rng(seed)
-    frame = pd.DataFrame(rng.normal(0.0, 1.0, (300, len(names))), columns=names)
-    labels = pd.Series((frame[names[0]] + rng.normal(0.0, 0.5, 300) > 0).astype(int))
-    model = fit(frame, labels, ModelParams(n_estimators=10, min_child_samples=10, n_jobs=1))
-    registered = log_and_register(
-        tracking_uri=uri,
-        experiment=experiment,
-        model=model,
-        example_features=frame,
-        params={"seed": seed},
-        metrics={},
-        tags={"feature_set_version": version},
-        artifacts={},
-        model_name=name,
-        alias="live",
-    )
-    return registered.version
 
 
 async def _until(condition: Callable[[], object], timeout_s: float) -> None:
@@ -70,7 +46,7 @@ async def test_service_scores_rejects_and_follows_the_alias(
     names = list(catalogue.names)
     model_name, experiment = f"kestrel-direction-test-{unique}", f"kestrel-inference-test-{unique}"
     first = await asyncio.to_thread(
-        _register, mlflow_tracking_uri, model_name, experiment, names, catalogue.version, 1
+        register_tiny_model, mlflow_tracking_uri, model_name, experiment, names, catalogue.version, seed=1
     )
 
     bus = KafkaBus(kafka_bootstrap, client_id=f"test-{unique}")
@@ -115,7 +91,7 @@ async def test_service_scores_rejects_and_follows_the_alias(
         assert "fs-stale" in dead[0].error_message and catalogue.version in dead[0].error_message
 
         second = await asyncio.to_thread(
-            _register, mlflow_tracking_uri, model_name, experiment, names, catalogue.version, 2
+            register_tiny_model, mlflow_tracking_uri, model_name, experiment, names, catalogue.version, seed=2
         )
         assert second != first
         later = feature_vector(

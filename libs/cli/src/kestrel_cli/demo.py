@@ -1,121 +1,136 @@
-"""The stage-one demo: prove the path market bar -> Kafka -> consumer group -> PostgreSQL.
+"""`kestrel demo`: the live loop on replayed market data, paper trading, then a summary.
 
-It creates the registered channels, applies the migrations, publishes one Bar on `market.bars`
-inside a trace, consumes it in a consumer group that writes it to `market.bars` in the store (the
-offset is committed only after that write), reads it back and prints what happened. Later issues
-replace this with the full paper-trading loop.
+One run, end to end, on the real infrastructure and the real service processes:
+
+1. a fresh database (`kestrel_demo`, recreated each run so the summary describes this run alone) and
+   a fresh channel namespace (`demo<timestamp>`) so old runs' topics and offsets cannot leak in;
+2. the model: the version the registry alias points to, or one trained and registered now;
+3. features, inference, risk, execution and the gateway started as processes and waited on (/ready);
+4. the samples replayed through ingestion (store -> Kafka) merged by time, with a progress bar;
+5. wait until every bar past warm-up became a vector and a signal and the orders settled;
+6. the summary (through the gateway's API, as a user would read it) and the URLs to look around.
+
+Then it keeps the services up until Ctrl-C (or exits at once with --exit), stopping all it started.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 import time
-from uuid import UUID
+from dataclasses import dataclass
+from pathlib import Path
 
 from rich.console import Console
-from rich.table import Table
 
+from kestrel_cli.demo_loop import wait_for_loop
+from kestrel_cli.demo_summary import print_summary
 from kestrel_cli.settings import CliSettings
-from kestrel_contracts.events import derived_event_id, now_ns
-from kestrel_contracts.registry import channel
-from kestrel_contracts.v1.bar_pb2 import Bar as BarEvent
-from kestrel_messaging import ConsumerOptions, Delivery
-from kestrel_messaging.kafka import KafkaBus
+from kestrel_cli.supervisor import ServiceSpec, Supervisor, child_environment
+from kestrel_contracts.registry import NAMESPACE_ENV
 from kestrel_messaging.topics import create_all
-from kestrel_platform.tracing import configure_tracing, current_trace_ids, get_tracer, shutdown_tracing
-from kestrel_store.bars import fetch_bars, row_from_event, upsert_bars
+from kestrel_store.databases import recreate_database
 from kestrel_store.migrate import apply_migrations
-from kestrel_store.pool import create_pool
 
-MINUTE_NS = 60_000_000_000
-
-
-def demo_bar(symbol: str) -> BarEvent:
-    """A one-minute bar that closed at the last whole minute (ts_event is the close time)."""
-    close_ns = (now_ns() // MINUTE_NS) * MINUTE_NS
-    return BarEvent(
-        event_id=derived_event_id("demo", symbol, str(close_ns)),
-        ts_event=close_ns,
-        ts_init=now_ns(),
-        symbol=symbol,
-        venue="DEMO",
-        timeframe="1m",
-        ts_open=close_ns - MINUTE_NS,
-        open="4512.25",
-        high="4519.5",
-        low="4508",
-        close="4517.75",
-        volume="1250",
-        source="kestrel demo",
-    )
+DEMO_DATABASE = "kestrel_demo"
+GATEWAY_PORT = 8000
 
 
-to_row = row_from_event  # the store's one conversion of a Bar event
+@dataclass(frozen=True, slots=True)
+class DemoOptions:
+    samples: tuple[str, ...] = ("sp500", "nasdaq")
+    bars: int = 1500  # per symbol: the feature warm-up (498) plus about the held-out validation years
+    exit_when_done: bool = False
+    drain_timeout_s: float = 900
+    run_dir: Path = Path(".run")
 
 
-async def run_demo(settings: CliSettings, symbol: str, timeout_s: float) -> int:
-    console = Console()
-    configure_tracing("kestrel-demo", settings.otlp_endpoint)
-    bars = channel("market.bars")
-    with console.status("creating topics and streams, applying migrations"):
-        created = await create_all(settings.kafka_bootstrap, settings.redis_url)
-        applied = await apply_migrations(settings.database_url)
-    pool = await create_pool(settings.database_url)
-    bus = KafkaBus(settings.kafka_bootstrap, client_id="kestrel-demo")
-    stored = asyncio.Event()
-    seen: dict[str, str] = {}
-
-    event = demo_bar(symbol)
-
-    async def store_bar(delivery: Delivery) -> None:
-        assert isinstance(delivery.message, BarEvent)
-        await upsert_bars(pool, [to_row(delivery.message)])
-        # The group may also be handed bars other publishers left on the topic: wait for ours.
-        if delivery.message.event_id == event.event_id:
-            seen.update(position=delivery.position, consumer_trace=(current_trace_ids() or ("-", "-"))[0])
-            stored.set()
-
-    stop = asyncio.Event()
-    consumer = bus.subscribe(
-        bars,
-        group="kestrel-demo",
-        consumer="demo-1",
-        options=ConsumerOptions(start_from_beginning=False, poll_timeout_ms=100),
-    )
-    task = asyncio.create_task(consumer.run(store_bar, stop))
-    try:
-        await asyncio.sleep(2)  # a new group joins at the log end: let it join before publishing
-        started = time.perf_counter()
-        with get_tracer("kestrel.demo").start_as_current_span("demo bar") as span:
-            await bus.publish(bars, event)
-            trace_id = format(span.get_span_context().trace_id, "032x")
-        with console.status("waiting for the consumer to store the bar"):
-            await asyncio.wait_for(stored.wait(), timeout_s)
-        elapsed_ms = (time.perf_counter() - started) * 1000
-        row = (await fetch_bars(pool, symbol, "1m", to_row(event).ts, limit=1))[0]
-    finally:
-        stop.set()
-        await asyncio.wait_for(task, 30)
-        await bus.close()
-        await pool.close()
-        shutdown_tracing()
-
-    table = Table(title="Kestrel demo: one bar through the path", show_header=False)
-    for name, value in (
-        ("channels created now", ", ".join(created) or "none (all existed)"),
-        ("migrations applied now", ", ".join(applied) or "none (schema up to date)"),
-        ("bar published", f"{event.symbol} {event.timeframe} close={event.close} event_id={event.event_id}"),
-        ("consumed at", f"market.bars partition:offset {seen['position']} (group kestrel-demo)"),
-        (
-            "stored row",
-            f"{row.symbol} {row.ts.isoformat()} O={row.open} H={row.high} L={row.low} "
-            f"C={row.close} V={row.volume}",
+def service_specs(run: str) -> list[ServiceSpec]:
+    return [
+        ServiceSpec(
+            "features",
+            8002,
+            {
+                "KESTREL_TIMEFRAME": "1d",
+                "KESTREL_REFERENCE_SYMBOL": "SP500",
+                "KESTREL_VECTOR_KEY_PREFIX": f"{run}:feat:",
+                "KESTREL_STATE_KEY_PREFIX": f"{run}:featstate:",
+            },
         ),
-        ("one trace", f"{trace_id} (consumer span in trace {seen['consumer_trace']})"),
-        ("publish -> stored", f"{elapsed_ms:.1f} ms"),
-        ("Prometheus", settings.prometheus_url),
-        ("MLflow", settings.mlflow_tracking_uri),
-    ):
-        table.add_row(name, value)
-    console.print(table)
-    return 0 if seen["consumer_trace"] == trace_id and row.event_id == UUID(event.event_id) else 1
+        ServiceSpec("inference", 8003),
+        ServiceSpec("risk", 8005),
+        ServiceSpec("execution", 8006),
+        ServiceSpec("gateway", GATEWAY_PORT),
+    ]
+
+
+def ensure_model(settings: CliSettings, database_url: str, console: Console) -> str:
+    """The live model's version; trains and registers one when the alias points nowhere."""
+    from mlflow.exceptions import MlflowException  # noqa: PLC0415 - slow import, only here
+
+    from kestrel_inference.model_registry import MlflowModelSource  # noqa: PLC0415
+    from kestrel_inference.training import TrainingConfig, run_training  # noqa: PLC0415
+
+    config = TrainingConfig(
+        tracking_uri=settings.mlflow_tracking_uri, database_url=database_url, source="sample"
+    )
+    try:
+        version = MlflowModelSource(settings.mlflow_tracking_uri).alias_version(
+            config.model_name, config.alias
+        )
+        return f"{config.model_name} v{version} (registered earlier, alias {config.alias})"
+    except MlflowException:
+        console.print(f"no model under {config.model_name}@{config.alias}: training one on the samples")
+    result = run_training(config, report=console.print)
+    return f"{config.model_name} v{result.registered.version} (trained now, alias {config.alias})"
+
+
+async def replay(settings: CliSettings, database_url: str, options: DemoOptions) -> int:
+    from kestrel_ingestion.runner import ingest  # noqa: PLC0415
+    from kestrel_ingestion.settings import IngestionSettings  # noqa: PLC0415
+    from kestrel_ingestion.sources.merged import sample_source  # noqa: PLC0415
+    from kestrel_ingestion.validation import BarValidator  # noqa: PLC0415
+
+    ingestion = IngestionSettings(
+        kafka_bootstrap=settings.kafka_bootstrap, redis_url=settings.redis_url, database_url=database_url
+    )
+    source = sample_source(options.samples, last=options.bars)
+    validator = BarValidator(calendars=source.calendars)
+    result = await ingest(ingestion, source, total=source.count(), validator=validator)
+    return result.published
+
+
+async def run_demo(settings: CliSettings, options: DemoOptions) -> int:
+    console = Console()
+    run = f"demo{time.strftime('%Y%m%d%H%M%S')}"
+    os.environ[NAMESPACE_ENV] = run  # this process publishes the replay into the run's channels
+    with console.status("fresh demo database, topics and streams"):
+        database_url = await recreate_database(settings.database_url, DEMO_DATABASE)
+        await apply_migrations(database_url)
+        await create_all(settings.kafka_bootstrap, settings.redis_url)
+    model = await asyncio.to_thread(ensure_model, settings, database_url, console)
+    console.print(f"model: {model}")
+    env = child_environment(
+        {
+            "KESTREL_KAFKA_BOOTSTRAP": settings.kafka_bootstrap,
+            "KESTREL_REDIS_URL": settings.redis_url,
+            "KESTREL_DATABASE_URL": database_url,
+            "KESTREL_MLFLOW_TRACKING_URI": settings.mlflow_tracking_uri,
+            NAMESPACE_ENV: run,
+            "KESTREL_LOG_LEVEL": "WARNING",
+            **({"KESTREL_OTLP_ENDPOINT": settings.otlp_endpoint} if settings.otlp_endpoint else {}),
+        }
+    )
+    log_dir = options.run_dir / "demo" / run
+    async with Supervisor(service_specs(run), env, log_dir) as services:
+        with console.status(f"starting features, inference, risk, execution, gateway (logs: {log_dir})"):
+            await services.start_all()
+        published = await replay(settings, database_url, options)
+        console.print(f"replayed {published} bars; waiting for the loop to settle")
+        counts = await wait_for_loop(database_url, options.drain_timeout_s, console)
+        await print_summary(console, settings, database_url, counts, f"http://127.0.0.1:{GATEWAY_PORT}")
+        if options.exit_when_done:
+            return 0
+        console.print("[bold]The services keep running. Press Ctrl-C to stop everything the demo started.")
+        await asyncio.Event().wait()  # until Ctrl-C cancels the run
+    return 0

@@ -7,6 +7,7 @@ import asyncio
 import typer
 
 from kestrel_cli.settings import CliSettings
+from kestrel_gateway.cli import app as keys_app
 from kestrel_ingestion.cli import app as ingest_app
 
 app = typer.Typer(
@@ -14,18 +15,28 @@ app = typer.Typer(
 )
 
 app.add_typer(ingest_app, name="ingest")
+app.add_typer(keys_app, name="keys")
 
 
 @app.command()
 def demo(
-    symbol: str = typer.Option("SPX", help="Symbol of the bar pushed through the path."),
-    timeout_s: float = typer.Option(60.0, help="Give up when the bar has not arrived by then."),
+    samples: str = typer.Option("sp500,nasdaq", help="Samples replayed, merged by time (reference first)."),
+    bars: int = typer.Option(1500, min=600, help="Latest bars per symbol replayed (warm-up is 498)."),
+    exit_when_done: bool = typer.Option(False, "--exit", help="Stop everything after the summary."),
+    timeout_s: float = typer.Option(900.0, help="Give up when the loop has not settled by then."),
 ) -> None:
-    """Push one market bar through Kafka to a consumer group and into PostgreSQL; print the summary."""
-    from kestrel_cli.demo import run_demo  # noqa: PLC0415 - keep `kestrel --help` fast
+    """The live loop on replayed market data in paper mode, then a summary and the URLs."""
+    from kestrel_cli.demo import DemoOptions, run_demo  # noqa: PLC0415 - keep `kestrel --help` fast
 
+    names = tuple(s.strip() for s in samples.split(",") if s.strip())
+    if not names:
+        raise typer.BadParameter("give at least one sample", param_hint="--samples")
     settings = CliSettings.load()
-    raise typer.Exit(asyncio.run(run_demo(settings, symbol, timeout_s)))
+    options = DemoOptions(samples=names, bars=bars, exit_when_done=exit_when_done, drain_timeout_s=timeout_s)
+    try:
+        raise typer.Exit(asyncio.run(run_demo(settings, options)))
+    except KeyboardInterrupt:
+        typer.echo("\nstopped: every service the demo started has been stopped")
 
 
 @app.command()

@@ -1,36 +1,26 @@
-"""`python -m kestrel_execution`: the execution service process.
-
-Wiring only: settings, logging, tracing, the /health, /ready and /metrics server, the run loop. At
-this stage the service serves those endpoints, with /ready checking Kafka, Redis, PostgreSQL, and
-waits for SIGTERM; issue #4 fills it in with the `execution.orders` consumer group on uvloop,
-idempotent order handling, the paper broker and `execution.reports`.
-"""
+"""`python -m kestrel_execution`: the execution service process on uvloop (wiring in `service.py`)."""
 
 from __future__ import annotations
 
 import asyncio
 
+import uvloop
+
+from kestrel_execution.broker import PaperBroker
+from kestrel_execution.service import readiness_checks, serve
 from kestrel_execution.settings import ExecutionSettings
-from kestrel_platform.health import ReadinessCheck
-from kestrel_platform.probes import kafka_probe, postgres_probe, redis_probe
-from kestrel_platform.service import serve_health_until_stopped, start_service
+from kestrel_platform.service import start_service
+
+__all__ = ["main", "readiness_checks"]
 
 
-def readiness_checks(settings: ExecutionSettings) -> dict[str, ReadinessCheck]:
-    """What /ready checks: every piece of infrastructure this service talks to."""
-    return {
-        "kafka": kafka_probe(settings.kafka_bootstrap),
-        "redis": redis_probe(settings.redis_url),
-        "postgres": postgres_probe(settings.database_url),
-    }
-
-
-async def serve(settings: ExecutionSettings, stop: asyncio.Event) -> None:
-    await serve_health_until_stopped(settings, readiness_checks(settings), stop)
+async def run(settings: ExecutionSettings, stop: asyncio.Event) -> None:
+    # The broker adapter is chosen here, once; the service only knows the Broker interface.
+    await serve(settings, stop, PaperBroker(settings.paper_config()))
 
 
 def main() -> None:
-    start_service(ExecutionSettings, "kestrel-execution", serve)
+    start_service(ExecutionSettings, "kestrel-execution", run, loop_factory=uvloop.new_event_loop)
 
 
 if __name__ == "__main__":

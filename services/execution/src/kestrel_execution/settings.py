@@ -2,16 +2,85 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
+from pydantic import field_validator, model_validator
+
 from kestrel_platform.settings import ServiceSettings
+from kestrel_trading.paper import PaperConfig
 
 __all__ = ["ExecutionSettings"]
 
 
 class ExecutionSettings(ServiceSettings):
-    """Frozen and validated; the endpoints and their defaults come from `ServiceSettings`.
-
-    Issue #4 adds the fields its domain needs; until then the shared ones are all it uses.
-    """
+    """Frozen and validated; the endpoints and their defaults come from `ServiceSettings`."""
 
     service_name: str = "execution"
     http_port: int = 8006
+    # Consumer group on the Redis stream execution.orders, and on Kafka market.bars (paper fills).
+    consumer_group: str = "execution"
+    bars_consumer_group: str = "execution-paper"
+    # Kafka ops.commands (kill switch); one partition, so one replica acts on each command.
+    commands_consumer_group: str = "execution-commands"
+    consumer_name: str = ""  # empty: "<service>-<hostname>-<pid>"
+    # A stream entry pending this long with a dead consumer is claimed by a live one (XAUTOCLAIM).
+    reclaim_idle_ms: int = 30_000
+    max_attempts: int = 5
+    retry_backoff_s: float = 0.1
+    # How long `order:idem:{client_order_id}` lives in Redis (the fast path; PostgreSQL is the truth).
+    idempotency_ttl_s: int = 7 * 24 * 3600
+    # Paper broker (kestrel_trading.paper.PaperConfig).
+    paper_slippage_bps: Decimal = Decimal(0)
+    paper_taker_fee_bps: Decimal = Decimal(10)
+    paper_maker_fee_bps: Decimal = Decimal(10)
+    paper_max_volume_share: Decimal | None = None
+    paper_expire_after_bars: int | None = None
+    # Per-symbol tick/lot/min-notional filters (kestrel_trading.catalog); unset: the builtin defaults.
+    instruments_file: str | None = None
+    # Timeframe of the bars that fill an order whose OrderRequest.timeframe is empty.
+    default_timeframe: str = "1m"
+    # Fee currency when the symbol names none ("BTC/USDT" pays fees in USDT).
+    default_fee_asset: str = "USD"
+    # Reports still unpublished this long after their commit (a crash) are published by the sweeper.
+    outbox_sweep_interval_s: float = 5.0
+
+    @field_validator(
+        "consumer_group",
+        "bars_consumer_group",
+        "commands_consumer_group",
+        "default_timeframe",
+        "default_fee_asset",
+    )
+    @classmethod
+    def _not_empty(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must not be empty")
+        return value.strip()
+
+    @field_validator("reclaim_idle_ms", "idempotency_ttl_s", "max_attempts")
+    @classmethod
+    def _positive_int(cls, value: int) -> int:
+        if value <= 0:
+            raise ValueError("must be > 0")
+        return value
+
+    @field_validator("outbox_sweep_interval_s")
+    @classmethod
+    def _positive(cls, value: float) -> float:
+        if value <= 0:
+            raise ValueError("must be > 0")
+        return value
+
+    @model_validator(mode="after")
+    def _paper(self) -> ExecutionSettings:
+        self.paper_config()  # fail fast on negative bps or a share outside (0, 1]
+        return self
+
+    def paper_config(self) -> PaperConfig:
+        return PaperConfig(
+            slippage_bps=self.paper_slippage_bps,
+            taker_fee_bps=self.paper_taker_fee_bps,
+            maker_fee_bps=self.paper_maker_fee_bps,
+            max_volume_share=self.paper_max_volume_share,
+            expire_after_bars=self.paper_expire_after_bars,
+        )

@@ -82,3 +82,31 @@ def feature_vector(
         close="101.25",
         source_bar_event_id=bar_id,
     )
+
+
+def register_tiny_model(
+    uri: str, name: str, experiment: str, names: Sequence[str], feature_set_version: str, *, seed: int
+) -> str:
+    """Train a tiny LightGBM on random rows with the given feature names, register it in the REAL
+    MLflow under `name` with alias "live"; returns the version. For integration and e2e tests."""
+    from kestrel_inference.training.model import ModelParams, fit  # noqa: PLC0415 - heavy imports
+    from kestrel_inference.training.registry import log_and_register  # noqa: PLC0415
+
+    columns = list(names)
+    rng = np.random.default_rng(seed)
+    frame = pd.DataFrame(rng.normal(0.0, 1.0, (300, len(columns))), columns=columns)
+    labels = pd.Series((frame[columns[0]] + rng.normal(0.0, 0.5, 300) > 0).astype(int))
+    model = fit(frame, labels, ModelParams(n_estimators=10, min_child_samples=10, n_jobs=1))
+    registered = log_and_register(
+        tracking_uri=uri,
+        experiment=experiment,
+        model=model,
+        example_features=frame,
+        params={"seed": seed},
+        metrics={},
+        tags={"feature_set_version": feature_set_version},
+        artifacts={},
+        model_name=name,
+        alias="live",
+    )
+    return registered.version

@@ -16,8 +16,9 @@ from kestrel_ingestion.runner import ingest
 from kestrel_ingestion.settings import IngestionSettings
 from kestrel_ingestion.sources.binance_config import BinanceConfig
 from kestrel_ingestion.sources.files import FileSource
+from kestrel_ingestion.sources.merged import sample_source
 from kestrel_ingestion.sources.resuming import ResumingBinanceSource
-from kestrel_ingestion.sources.samples import SampleSource, available_samples
+from kestrel_ingestion.sources.samples import available_samples
 from kestrel_ingestion.sources.synthetic import SyntheticSource
 from kestrel_ingestion.validation import BarValidator
 from kestrel_platform.settings import load_settings_or_exit
@@ -111,11 +112,16 @@ def synthetic(
 
 @app.command()
 def sample(
-    name: str = typer.Argument("sp500", help=f"One of: {', '.join(available_samples())}."),
+    names: str = typer.Argument(
+        "sp500", help=f"One or more (comma-separated, reference first) of: {', '.join(available_samples())}."
+    ),
+    last: int | None = typer.Option(None, min=1, help="Only each symbol's latest N bars."),
     speed: str = typer.Option("max"),
 ) -> None:
-    """A real OHLCV history shipped inside an installed PyPI package (arch, backtesting)."""
-    if name not in available_samples():
-        raise typer.BadParameter(f"unknown sample {name!r}; available: {', '.join(available_samples())}")
-    source = SampleSource(name, speed=speed)
-    _run(source, validator=BarValidator(calendars=source.calendars))
+    """Real OHLCV histories shipped inside installed PyPI packages (arch, backtesting), merged by time."""
+    chosen = [n.strip() for n in names.split(",") if n.strip()]
+    unknown = [n for n in chosen if n not in available_samples()]
+    if unknown or not chosen:
+        raise typer.BadParameter(f"unknown sample {unknown}; available: {', '.join(available_samples())}")
+    source = sample_source(chosen, last=last, speed=speed)
+    _run(source, total=source.count(), validator=BarValidator(calendars=source.calendars))

@@ -1,17 +1,108 @@
-"""Settings of the risk service, read from `KESTREL_*` environment variables."""
+"""Settings of the risk service, read from `KESTREL_*` environment variables.
+
+Risk-specific fields carry a `risk_` prefix so their variables read `KESTREL_RISK_*`; the
+instruments file is shared with execution (`KESTREL_INSTRUMENTS_FILE`) so both apply one catalogue.
+"""
 
 from __future__ import annotations
 
-from kestrel_platform.settings import ServiceSettings
+from decimal import Decimal
+from typing import Literal
 
-__all__ = ["RiskSettings"]
+from pydantic import field_validator
+
+from kestrel_platform.settings import ServiceSettings
+from kestrel_trading.risk import RiskLimits
+
+__all__ = ["RiskSettings", "SizingMethod"]
+
+SizingMethod = Literal["fixed_fraction", "vol_target"]
 
 
 class RiskSettings(ServiceSettings):
-    """Frozen and validated; the endpoints and their defaults come from `ServiceSettings`.
-
-    Issue #4 adds the fields its domain needs; until then the shared ones are all it uses.
-    """
+    """Frozen and validated; the endpoints and their defaults come from `ServiceSettings`."""
 
     service_name: str = "risk"
     http_port: int = 8005
+
+    # The one account this instance trades for (upserted into trading.accounts on start).
+    risk_account: str = "paper"
+    risk_initial_cash: Decimal = Decimal(100_000)
+    risk_quote_asset: str = "USD"
+
+    # Sizing of signal orders: a fixed fraction of equity, or a volatility target (Signal.volatility).
+    risk_sizing_method: SizingMethod = "fixed_fraction"
+    risk_sizing_fraction: Decimal = Decimal("0.1")
+    risk_target_annual_vol: Decimal = Decimal("0.2")
+    risk_bars_per_year: int = 252
+    risk_max_leverage: Decimal = Decimal(1)
+    # Long-only spot by default: SELL only closes a long. True lets SELL open a short of the sized amount.
+    risk_allow_short: bool = False
+
+    # Pre-trade limits, in the quote currency unless said otherwise.
+    risk_max_position_notional: Decimal = Decimal(25_000)
+    risk_max_gross_exposure: Decimal = Decimal(100_000)
+    risk_max_order_notional: Decimal = Decimal(25_000)
+    risk_max_orders_per_minute: int = 30
+    risk_daily_loss_limit: Decimal = Decimal(5_000)
+    risk_max_drawdown: Decimal = Decimal("0.2")  # fraction of the equity peak
+
+    risk_signals_group: str = "risk-signals"
+    risk_reports_group: str = "risk-reports"
+    risk_commands_group: str = "risk-commands"
+    risk_consumer_name: str = ""  # empty: "<service>-<hostname>-<pid>"
+    risk_batch_size: int = 100
+    risk_max_attempts: int = 5
+    risk_retry_backoff_s: float = 0.1
+
+    instruments_file: str | None = None  # None: every symbol trades with the builtin default filters
+
+    @field_validator(
+        "risk_account", "risk_quote_asset", "risk_signals_group", "risk_reports_group", "risk_commands_group"
+    )
+    @classmethod
+    def _not_empty(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must not be empty")
+        return value.strip()
+
+    @field_validator(
+        "risk_initial_cash",
+        "risk_target_annual_vol",
+        "risk_max_leverage",
+        "risk_max_position_notional",
+        "risk_max_gross_exposure",
+        "risk_max_order_notional",
+        "risk_daily_loss_limit",
+    )
+    @classmethod
+    def _positive_amount(cls, value: Decimal) -> Decimal:
+        if not value.is_finite() or value <= 0:
+            raise ValueError(f"must be a finite number > 0, got {value}")
+        return value
+
+    @field_validator(
+        "risk_bars_per_year", "risk_max_orders_per_minute", "risk_batch_size", "risk_max_attempts"
+    )
+    @classmethod
+    def _positive_int(cls, value: int) -> int:
+        if value <= 0:
+            raise ValueError(f"must be > 0, got {value}")
+        return value
+
+    @field_validator("risk_sizing_fraction", "risk_max_drawdown")
+    @classmethod
+    def _fraction(cls, value: Decimal) -> Decimal:
+        if not value.is_finite() or not 0 < value <= 1:
+            raise ValueError(f"must be in (0, 1], got {value}")
+        return value
+
+    def limits(self) -> RiskLimits:
+        return RiskLimits(
+            max_position_notional=self.risk_max_position_notional,
+            max_gross_exposure=self.risk_max_gross_exposure,
+            max_order_notional=self.risk_max_order_notional,
+            max_orders_per_minute=self.risk_max_orders_per_minute,
+            daily_loss_limit=self.risk_daily_loss_limit,
+            max_drawdown=self.risk_max_drawdown,
+        )

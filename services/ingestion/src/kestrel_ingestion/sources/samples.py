@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -150,3 +150,7 @@ class SampleSource:
 
     def bars(self) -> AsyncIterator[RawBar | UnreadableRow]:
         return self._file.bars()
+
+    def items(self) -> Iterator[RawBar | UnreadableRow]:
+        """The sample's rows synchronously and unpaced (for merging several samples by time)."""
+        return self._file.items()

@@ -1,0 +1,132 @@
+"""The store the handlers depend on, as a Protocol, and its PostgreSQL implementation.
+
+Each method is one transaction: an intake stores the order and its report's outbox row together; a
+bar stores every order it changed, their fills, the positions those move and the reports' outbox
+rows together. The handlers publish only after these return (the effect is durable).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Protocol
+
+import asyncpg
+
+from kestrel_contracts.events import ns_to_datetime
+from kestrel_contracts.v1.execution_report_pb2 import ExecutionReport
+from kestrel_contracts.v1.order_request_pb2 import OrderRequest
+from kestrel_execution import store
+from kestrel_execution.progress import OrderChange, StoredOrder
+from kestrel_execution.reports import OrderMeta
+from kestrel_store.timeseries import ensure_partitions_for
+from kestrel_trading.paper import WorkingOrder
+
+Advance = Callable[[StoredOrder], OrderChange | None]
+
+
+class ExecutionStore(Protocol):
+    async def order_exists(self, client_order_id: str) -> bool: ...
+
+    async def store_accepted(
+        self, meta: OrderMeta, working: WorkingOrder, request: OrderRequest, report: ExecutionReport
+    ) -> bool:
+        """Store a NEW order and its report; False (nothing written) when the id is already stored."""
+        ...
+
+    async def store_rejected(
+        self, request: OrderRequest, *, broker: str, timeframe: str, reason: str, text: str,
+        report: ExecutionReport,
+    ) -> bool:  # fmt: skip
+        """Store a REJECTED request and its report; False (nothing written) when already stored."""
+        ...
+
+    async def apply_bar(
+        self, symbol: str, timeframe: str, fee_asset: str, fill_times_ns: Sequence[int], advance: Advance
+    ) -> list[OrderChange]:
+        """Lock the open orders of (symbol, timeframe), apply `advance` to each, store the changes."""
+        ...
+
+    async def apply_to_all_working(
+        self, fee_asset: Callable[[str], str], advance: Advance
+    ) -> list[OrderChange]:
+        """Lock every open order, apply `advance` to each (no fills expected), store the changes."""
+        ...
+
+    async def unpublished(
+        self, *, client_order_id: str | None = None, older_than_s: float = 0.0
+    ) -> list[ExecutionReport]: ...
+
+    async def mark_published(self, reports: Sequence[ExecutionReport]) -> None: ...
+
+
+class PostgresExecutionStore:
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
+
+    async def order_exists(self, client_order_id: str) -> bool:
+        return await store.order_exists(self._pool, client_order_id)
+
+    async def store_accepted(
+        self, meta: OrderMeta, working: WorkingOrder, request: OrderRequest, report: ExecutionReport
+    ) -> bool:
+        async with self._pool.acquire() as conn, conn.transaction():
+            if not await store.insert_accepted(conn, meta, working, request):
+                return False
+            await store.add_to_outbox(conn, report)
+            return True
+
+    async def store_rejected(
+        self, request: OrderRequest, *, broker: str, timeframe: str, reason: str, text: str,
+        report: ExecutionReport,
+    ) -> bool:  # fmt: skip
+        async with self._pool.acquire() as conn, conn.transaction():
+            stored = await store.insert_rejected(
+                conn, request, broker=broker, timeframe=timeframe, reason=reason, text=text
+            )
+            if not stored:
+                return False
+            await store.add_to_outbox(conn, report)
+            return True
+
+    async def apply_bar(
+        self, symbol: str, timeframe: str, fee_asset: str, fill_times_ns: Sequence[int], advance: Advance
+    ) -> list[OrderChange]:
+        # Partitions are DDL: made outside the transaction, before any fill row needs them.
+        await ensure_partitions_for(self._pool, "trading.fills", [ns_to_datetime(t) for t in fill_times_ns])
+        return await self._apply(symbol, timeframe, lambda _: fee_asset, advance)
+
+    async def apply_to_all_working(
+        self, fee_asset: Callable[[str], str], advance: Advance
+    ) -> list[OrderChange]:
+        return await self._apply(None, "", fee_asset, advance)
+
+    async def _apply(
+        self, symbol: str | None, timeframe: str, fee_asset: Callable[[str], str], advance: Advance
+    ) -> list[OrderChange]:
+        changes: list[OrderChange] = []
+        async with self._pool.acquire() as conn, conn.transaction():
+            for stored in await store.lock_working(conn, symbol, timeframe, fee_asset):
+                change = advance(stored)
+                if change is None:
+                    continue
+                await store.save_order(conn, stored, change.working, change.sequence, change.reason_text)
+                fill, report = change.fill, change.report
+                # A fill already stored (it cannot be, with last_bar_open_ns) never moves the position.
+                if (
+                    fill is not None
+                    and report is not None
+                    and await store.insert_fill(conn, stored, fill, report.event_id)
+                ):
+                    await store.apply_fill_to_position(conn, stored.meta.account, fill)
+                if change.report is not None:
+                    await store.add_to_outbox(conn, change.report)
+                changes.append(change)
+        return changes
+
+    async def unpublished(
+        self, *, client_order_id: str | None = None, older_than_s: float = 0.0
+    ) -> list[ExecutionReport]:
+        return await store.unpublished(self._pool, client_order_id=client_order_id, older_than_s=older_than_s)
+
+    async def mark_published(self, reports: Sequence[ExecutionReport]) -> None:
+        await store.mark_published(self._pool, reports)

@@ -1,0 +1,280 @@
+"""trading.orders / fills / positions and the report outbox (SQL; every amount NUMERIC <-> Decimal).
+
+Callers pass a connection inside their transaction: the order change, its fills, the positions they
+move and the outbox row of the report are one atomic write.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from decimal import Decimal, InvalidOperation
+
+import asyncpg
+
+from kestrel_contracts.events import derived_event_id, is_event_id, ns_to_datetime
+from kestrel_contracts.v1.common_pb2 import Side as SidePb
+from kestrel_contracts.v1.execution_report_pb2 import ExecutionReport
+from kestrel_contracts.v1.order_request_pb2 import OrderRequest
+from kestrel_contracts.v1.order_request_pb2 import OrderType as OrderTypePb
+from kestrel_contracts.v1.order_request_pb2 import TimeInForce as TimeInForcePb
+from kestrel_execution.progress import StoredOrder
+from kestrel_execution.reports import OrderMeta
+from kestrel_trading.domain import Fill, Side
+from kestrel_trading.orders import Order, OrderStatus, OrderType, TimeInForce
+from kestrel_trading.paper import WorkingOrder
+from kestrel_trading.portfolio import Position
+
+
+def request_event_uuid(request: OrderRequest) -> str:
+    """The request's event_id, or one derived from the client_order_id when it is not a UUID."""
+    if is_event_id(request.event_id):
+        return request.event_id
+    return derived_event_id("order-request", request.client_order_id)
+
+
+def _uuid_or_none(text: str) -> str | None:
+    return text if is_event_id(text) else None
+
+
+async def order_exists(conn: asyncpg.Connection | asyncpg.Pool, client_order_id: str) -> bool:
+    found = await conn.fetchval("SELECT 1 FROM trading.orders WHERE client_order_id = $1", client_order_id)
+    return found is not None
+
+
+_INSERT = """
+INSERT INTO trading.orders (
+    client_order_id, account, strategy_id, symbol, venue, timeframe, broker, side, order_type,
+    time_in_force, quantity, limit_price, status, reason_code, reject_reason, request_event_id,
+    signal_event_id, ts_event, expire_at_ns, submitted_at_ns, report_sequence)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, 1)
+ON CONFLICT (client_order_id) DO NOTHING
+RETURNING order_id
+"""
+
+
+async def insert_accepted(
+    conn: asyncpg.Connection, meta: OrderMeta, working: WorkingOrder, request: OrderRequest
+) -> bool:
+    """Store a NEW order; False when its client_order_id is already stored (a redelivery)."""
+    order = working.order
+    row = await conn.fetchval(
+        _INSERT,
+        meta.client_order_id, meta.account, meta.strategy_id, meta.symbol, meta.venue, meta.timeframe,
+        meta.broker, order.side.name, order.order_type.name, order.time_in_force.name, order.quantity,
+        order.limit_price, order.status.name, "", None, meta.request_event_id,
+        _uuid_or_none(meta.signal_event_id), ns_to_datetime(request.ts_event), order.expire_at_ns,
+        working.submitted_at_ns,
+    )  # fmt: skip
+    return row is not None
+
+
+def _maybe_decimal(text: str) -> Decimal | None:
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        return None
+    return value if value.is_finite() else None
+
+
+async def insert_rejected(
+    conn: asyncpg.Connection, request: OrderRequest, *, broker: str, timeframe: str, reason: str, text: str
+) -> bool:
+    """Store a REJECTED request with whatever of it is readable; False when already stored."""
+    side = SidePb.Name(request.side).removeprefix("SIDE_") if request.side else None
+    order_type = (
+        OrderTypePb.Name(request.order_type).removeprefix("ORDER_TYPE_") if request.order_type else None
+    )
+    tif = (
+        TimeInForcePb.Name(request.time_in_force).removeprefix("TIME_IN_FORCE_")
+        if request.time_in_force
+        else "GTC"
+    )
+    limit = _maybe_decimal(request.limit_price) if request.limit_price else None
+    quantity = _maybe_decimal(request.quantity)
+    quantity = quantity if quantity is not None and quantity >= 0 else None  # 0 <= filled <= quantity
+    row = await conn.fetchval(
+        _INSERT,
+        request.client_order_id, request.account, request.strategy_id, request.symbol, request.venue,
+        timeframe, broker, side, order_type, tif, quantity,
+        limit if limit is not None and limit > 0 else None, "REJECTED", reason, text,
+        request_event_uuid(request), _uuid_or_none(request.signal_event_id),
+        ns_to_datetime(request.ts_event), request.expire_at_ns or None, request.ts_event,
+    )  # fmt: skip
+    return row is not None
+
+
+_WORKING = """
+SELECT order_id, client_order_id, account, strategy_id, symbol, venue, timeframe, broker, side,
+       order_type, time_in_force, quantity, limit_price, status, filled_quantity, filled_notional, fees,
+       reason_code, expire_at_ns, submitted_at_ns, bars_seen, last_bar_open_ns, report_sequence,
+       request_event_id, signal_event_id
+FROM trading.orders
+WHERE ($1::text IS NULL OR (symbol = $1 AND timeframe = $2)) AND status IN ('NEW', 'PARTIALLY_FILLED')
+ORDER BY created_at, client_order_id
+FOR UPDATE
+"""
+
+
+def _stored(row: asyncpg.Record, fee_asset: str) -> StoredOrder:
+    order = Order(
+        client_order_id=row["client_order_id"],
+        symbol=row["symbol"],
+        side=Side[row["side"]],
+        order_type=OrderType[row["order_type"]],
+        quantity=row["quantity"],
+        limit_price=row["limit_price"],
+        time_in_force=TimeInForce[row["time_in_force"]],
+        expire_at_ns=row["expire_at_ns"],
+        status=OrderStatus[row["status"]],
+        filled_quantity=row["filled_quantity"],
+        filled_notional=row["filled_notional"],
+        fees=row["fees"],
+        reason=row["reason_code"],
+    )
+    meta = OrderMeta(
+        client_order_id=row["client_order_id"],
+        account=row["account"],
+        strategy_id=row["strategy_id"],
+        symbol=row["symbol"],
+        venue=row["venue"],
+        timeframe=row["timeframe"],
+        broker=row["broker"],
+        request_event_id=str(row["request_event_id"]),
+        signal_event_id=str(row["signal_event_id"] or ""),
+        fee_asset=fee_asset,
+    )
+    working = WorkingOrder(order, row["submitted_at_ns"], row["bars_seen"], row["last_bar_open_ns"])
+    return StoredOrder(row["order_id"], meta, working, row["report_sequence"])
+
+
+async def lock_working(
+    conn: asyncpg.Connection, symbol: str | None, timeframe: str, fee_asset: Callable[[str], str]
+) -> list[StoredOrder]:
+    """The open orders of (symbol, timeframe) — of every symbol when None — oldest first, locked
+    until the transaction ends."""
+    rows = await conn.fetch(_WORKING, symbol, timeframe)
+    return [_stored(row, fee_asset(row["symbol"])) for row in rows]
+
+
+async def save_order(
+    conn: asyncpg.Connection, stored: StoredOrder, working: WorkingOrder, sequence: int, reason_text: str
+) -> None:
+    order = working.order
+    await conn.execute(
+        """
+        UPDATE trading.orders SET status = $2, filled_quantity = $3, average_fill_price = $4,
+            filled_notional = $5, fees = $6, reason_code = $7, reject_reason = nullif($8, ''),
+            bars_seen = $9, last_bar_open_ns = $10, report_sequence = $11, updated_at = now()
+        WHERE order_id = $1
+        """,
+        stored.order_id, order.status.name, order.filled_quantity, order.average_price,
+        order.filled_notional, order.fees, order.reason, reason_text, working.bars_seen,
+        working.last_bar_open_ns, sequence,
+    )  # fmt: skip
+
+
+async def insert_fill(
+    conn: asyncpg.Connection, stored: StoredOrder, fill: Fill, report_event_id: str
+) -> bool:
+    """Store a fill once (the key includes its deterministic time); False when already stored."""
+    row = await conn.fetchval(
+        """
+        INSERT INTO trading.fills (order_id, trade_id, ts, account, symbol, side, quantity, price, fee,
+            fee_asset, liquidity, report_event_id)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+        ON CONFLICT DO NOTHING
+        RETURNING trade_id
+        """,
+        stored.order_id, fill.fill_id, ns_to_datetime(fill.ts_ns), stored.meta.account, fill.symbol,
+        fill.side.name, fill.quantity, fill.price, fill.fee, stored.meta.fee_asset, fill.liquidity.name,
+        report_event_id,
+    )  # fmt: skip
+    return row is not None
+
+
+async def apply_fill_to_position(conn: asyncpg.Connection, account: str, fill: Fill) -> Position:
+    """Move the (account, symbol) position by the fill with kestrel_trading.portfolio's accounting."""
+    row = await conn.fetchrow(
+        "SELECT quantity, cost_basis, realized_pnl, fees_paid FROM trading.positions "
+        "WHERE account = $1 AND symbol = $2 FOR UPDATE",
+        account,
+        fill.symbol,
+    )
+    before = (
+        Position(fill.symbol, row["quantity"], row["cost_basis"], row["realized_pnl"], row["fees_paid"])
+        if row is not None
+        else Position(fill.symbol)
+    )
+    after = before.apply(fill)
+    await conn.execute(
+        """
+        INSERT INTO trading.positions (account, symbol, quantity, cost_basis, average_entry_price,
+            realized_pnl, fees_paid, last_fill_ts, updated_at)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, now())
+        ON CONFLICT (account, symbol) DO UPDATE SET quantity = EXCLUDED.quantity,
+            cost_basis = EXCLUDED.cost_basis, average_entry_price = EXCLUDED.average_entry_price,
+            realized_pnl = EXCLUDED.realized_pnl, fees_paid = EXCLUDED.fees_paid,
+            last_fill_ts = EXCLUDED.last_fill_ts, updated_at = now()
+        """,
+        account, fill.symbol, after.quantity, after.cost_basis, _entry_price(after), after.realized_pnl,
+        after.fees, ns_to_datetime(fill.ts_ns),
+    )  # fmt: skip
+    return after
+
+
+def _entry_price(position: Position) -> Decimal | None:
+    average = position.average_price
+    return abs(average) if average is not None else None
+
+
+async def add_to_outbox(conn: asyncpg.Connection, report: ExecutionReport) -> None:
+    await conn.execute(
+        "INSERT INTO trading.execution_report_outbox (client_order_id, sequence, symbol, payload) "
+        "VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+        report.client_order_id,
+        report.sequence,
+        report.symbol,
+        report.SerializeToString(),
+    )
+
+
+async def unpublished(
+    conn: asyncpg.Connection | asyncpg.Pool,
+    *,
+    client_order_id: str | None = None,
+    older_than_s: float = 0.0,
+    limit: int = 500,
+) -> list[ExecutionReport]:
+    """Reports committed but not yet marked published, in commit order (per order: by sequence)."""
+    rows = await conn.fetch(
+        """
+        SELECT payload FROM trading.execution_report_outbox
+        WHERE published_at IS NULL AND ($1::text IS NULL OR client_order_id = $1)
+          AND created_at <= now() - make_interval(secs => $2)
+        ORDER BY created_at, client_order_id, sequence
+        LIMIT $3
+        """,
+        client_order_id,
+        older_than_s,
+        limit,
+    )
+    reports = []
+    for row in rows:
+        report = ExecutionReport()
+        report.ParseFromString(row["payload"])
+        reports.append(report)
+    return reports
+
+
+async def mark_published(conn: asyncpg.Connection | asyncpg.Pool, reports: Sequence[ExecutionReport]) -> None:
+    if not reports:
+        return
+    await conn.execute(
+        """
+        UPDATE trading.execution_report_outbox o SET published_at = now()
+        FROM unnest($1::text[], $2::int[]) AS k(client_order_id, sequence)
+        WHERE o.client_order_id = k.client_order_id AND o.sequence = k.sequence
+        """,
+        [r.client_order_id for r in reports],
+        [r.sequence for r in reports],
+    )

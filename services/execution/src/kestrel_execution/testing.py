@@ -1,0 +1,161 @@
+"""In-memory stand-ins for the handler's dependencies (unit tests, tools): same contract, no servers."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from kestrel_contracts.events import derived_event_id, now_ns
+from kestrel_contracts.v1.bar_pb2 import Bar as BarPb
+from kestrel_contracts.v1.execution_report_pb2 import ExecutionReport
+from kestrel_contracts.v1.order_request_pb2 import OrderRequest
+from kestrel_execution.progress import OrderChange, StoredOrder
+from kestrel_execution.reports import OrderMeta
+from kestrel_execution.repository import Advance
+from kestrel_trading.domain import Fill
+from kestrel_trading.paper import WorkingOrder
+from kestrel_trading.portfolio import Position
+
+
+@dataclass(slots=True)
+class RejectedRow:
+    request: OrderRequest
+    reason: str
+    text: str
+
+
+@dataclass(slots=True)
+class InMemoryExecutionStore:
+    """trading.orders / fills / positions and the outbox as dicts; `fail_next_apply` simulates a crash."""
+
+    orders: dict[str, StoredOrder] = field(default_factory=dict)
+    rejected: dict[str, RejectedRow] = field(default_factory=dict)
+    fills: dict[str, Fill] = field(default_factory=dict)
+    positions: dict[tuple[str, str], Position] = field(default_factory=dict)
+    outbox: dict[tuple[str, int], ExecutionReport] = field(default_factory=dict)
+    published: set[tuple[str, int]] = field(default_factory=set)
+
+    async def order_exists(self, client_order_id: str) -> bool:
+        return client_order_id in self.orders or client_order_id in self.rejected
+
+    async def store_accepted(
+        self, meta: OrderMeta, working: WorkingOrder, request: OrderRequest, report: ExecutionReport
+    ) -> bool:
+        if await self.order_exists(meta.client_order_id):
+            return False
+        self.orders[meta.client_order_id] = StoredOrder(meta.client_order_id, meta, working, 1)
+        self._add(report)
+        return True
+
+    async def store_rejected(
+        self, request: OrderRequest, *, broker: str, timeframe: str, reason: str, text: str,
+        report: ExecutionReport,
+    ) -> bool:  # fmt: skip
+        if await self.order_exists(request.client_order_id):
+            return False
+        self.rejected[request.client_order_id] = RejectedRow(request, reason, text)
+        self._add(report)
+        return True
+
+    async def apply_bar(
+        self, symbol: str, timeframe: str, fee_asset: str, fill_times_ns: Sequence[int], advance: Advance
+    ) -> list[OrderChange]:
+        return self._apply(symbol, timeframe, advance)
+
+    async def apply_to_all_working(
+        self, fee_asset: Callable[[str], str], advance: Advance
+    ) -> list[OrderChange]:
+        return self._apply(None, "", advance)
+
+    def _apply(self, symbol: str | None, timeframe: str, advance: Advance) -> list[OrderChange]:
+        working = [
+            s
+            for s in self.orders.values()
+            if (symbol is None or (s.meta.symbol, s.meta.timeframe) == (symbol, timeframe))
+            and not s.working.order.status.is_terminal
+        ]
+        changes = [change for s in working if (change := advance(s)) is not None]
+        for change in changes:  # all or nothing, like the transaction: advance ran for every order first
+            stored = change.stored
+            self.orders[stored.meta.client_order_id] = StoredOrder(
+                stored.order_id, stored.meta, change.working, change.sequence
+            )
+            if change.fill is not None and change.fill.fill_id not in self.fills:
+                self.fills[change.fill.fill_id] = change.fill
+                key = (stored.meta.account, stored.meta.symbol)
+                self.positions[key] = self.positions.get(key, Position(stored.meta.symbol)).apply(change.fill)
+            if change.report is not None:
+                self._add(change.report)
+        return changes
+
+    async def unpublished(
+        self, *, client_order_id: str | None = None, older_than_s: float = 0.0
+    ) -> list[ExecutionReport]:
+        return [
+            report
+            for key, report in self.outbox.items()
+            if key not in self.published and client_order_id in (None, key[0])
+        ]
+
+    async def mark_published(self, reports: Sequence[ExecutionReport]) -> None:
+        self.published.update((r.client_order_id, r.sequence) for r in reports)
+
+    def _add(self, report: ExecutionReport) -> None:
+        self.outbox.setdefault((report.client_order_id, report.sequence), report)
+
+
+@dataclass(slots=True)
+class FakeKillSwitch:
+    is_engaged: bool = False
+
+    async def engaged(self) -> bool:
+        return self.is_engaged
+
+
+MINUTE_NS = 60 * 1_000_000_000
+T0_NS = 1_700_000_040 * 1_000_000_000 // MINUTE_NS * MINUTE_NS
+
+
+def order_request(client_order_id: str = "ord-1", **fields: object) -> OrderRequest:
+    """A valid MARKET BUY of 0.5 BTC/USDT decided at the close of the minute bar opening at T0."""
+    values: dict[str, object] = {
+        "event_id": derived_event_id("test-order", client_order_id),
+        "ts_event": T0_NS + MINUTE_NS,
+        "ts_init": now_ns(),
+        "client_order_id": client_order_id,
+        "account": "paper-1",
+        "strategy_id": "test",
+        "symbol": "BTC/USDT",
+        "venue": "BINANCE",
+        "timeframe": "1m",
+        "side": "SIDE_BUY",
+        "order_type": "ORDER_TYPE_MARKET",
+        "time_in_force": "TIME_IN_FORCE_GTC",
+        "quantity": "0.5",
+        "reference_price": "100",
+        "signal_event_id": derived_event_id("test-signal", client_order_id),
+    }
+    values.update(fields)
+    return OrderRequest(**values)  # type: ignore[arg-type]
+
+
+def bar(
+    index: int, open_: str, high: str, low: str, close: str, *, symbol: str = "BTC/USDT", volume: str = "1000"
+) -> BarPb:
+    """The minute bar `index` minutes after T0 (bar 0 is the signal bar of `order_request`)."""
+    ts_open = T0_NS + index * MINUTE_NS
+    return BarPb(
+        event_id=derived_event_id("test-bar", symbol, str(ts_open)),
+        ts_event=ts_open + MINUTE_NS,
+        ts_init=now_ns(),
+        symbol=symbol,
+        venue="BINANCE",
+        timeframe="1m",
+        ts_open=ts_open,
+        open=open_,
+        high=high,
+        low=low,
+        close=close,
+        volume=volume,
+        source="test",
+    )

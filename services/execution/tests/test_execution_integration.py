@@ -1,0 +1,218 @@
+"""The service in-process against the REAL Redis, Kafka and PostgreSQL (a fresh database per test).
+
+Orders go in through the Redis stream execution.orders, bars through Kafka market.bars; reports are
+read back from Kafka execution.reports and the rows from trading.orders / fills / positions.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Callable
+from decimal import Decimal
+
+import asyncpg
+import pytest
+
+from kestrel_contracts.events import new_event_id, now_ns
+from kestrel_contracts.registry import channel
+from kestrel_contracts.v1.execution_report_pb2 import ExecutionReason, ExecutionReport
+from kestrel_contracts.v1.execution_report_pb2 import OrderStatus as Status
+from kestrel_contracts.v1.operator_command_pb2 import KillSwitch as KillSwitchCommand
+from kestrel_contracts.v1.operator_command_pb2 import OperatorCommand
+from kestrel_execution.broker import PaperBroker
+from kestrel_execution.service import serve
+from kestrel_execution.settings import ExecutionSettings
+from kestrel_execution.testing import bar, order_request
+from kestrel_messaging import Delivery
+from kestrel_messaging.kafka import KafkaBus
+from kestrel_messaging.redis_streams import RedisStreamBus
+from kestrel_platform.kill_switch import KillSwitch
+
+pytestmark = pytest.mark.integration
+
+
+async def _until(condition: Callable[[], object], timeout_s: float = 60) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    while asyncio.get_running_loop().time() < deadline:
+        if condition():
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"condition not met within {timeout_s}s")
+
+
+class Harness:
+    """Start/stop the service, publish orders and bars, collect every report."""
+
+    def __init__(self, settings: ExecutionSettings, kafka: KafkaBus, streams: RedisStreamBus) -> None:
+        self.settings, self.kafka, self.streams = settings, kafka, streams
+        self.reports: list[ExecutionReport] = []
+        self._service: tuple[asyncio.Event, asyncio.Task[None]] | None = None
+
+    async def collect(self, delivery: Delivery) -> None:
+        assert isinstance(delivery.message, ExecutionReport)
+        self.reports.append(delivery.message)
+
+    def of(self, client_order_id: str) -> list[tuple[int, int]]:
+        return [(r.sequence, r.status) for r in self.reports if r.client_order_id == client_order_id]
+
+    def start(self) -> None:
+        stop = asyncio.Event()
+        broker = PaperBroker(self.settings.paper_config())
+        self._service = (stop, asyncio.create_task(serve(self.settings, stop, broker)))
+
+    async def stop(self) -> None:
+        assert self._service is not None
+        stop, task = self._service
+        stop.set()
+        await asyncio.wait_for(task, 30)  # a graceful stop returns (raises if the service crashed)
+        self._service = None
+
+
+@pytest.fixture
+async def harness(
+    redis_url: str,
+    kafka_bootstrap: str,
+    fresh_database_url: str,
+    unique: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> AsyncIterator[Harness]:
+    monkeypatch.setenv("KESTREL_CHANNEL_NAMESPACE", f"test-execution-{unique}")
+    settings = ExecutionSettings(
+        http_port=0,
+        kafka_bootstrap=kafka_bootstrap,
+        redis_url=redis_url,
+        database_url=fresh_database_url,
+        consumer_group=f"execution-{unique}",
+        bars_consumer_group=f"execution-paper-{unique}",
+        outbox_sweep_interval_s=1.0,
+    )
+    kafka = KafkaBus(kafka_bootstrap, client_id=f"test-{unique}")
+    streams = RedisStreamBus(redis_url)
+    for topic in (channel("market.bars"), channel("execution.reports")):
+        await kafka.ensure_channel(topic)
+    h = Harness(settings, kafka, streams)
+    stop = asyncio.Event()
+    collector = asyncio.create_task(
+        kafka.subscribe(channel("execution.reports"), group=f"test-{unique}", consumer="t").run(
+            h.collect, stop
+        )
+    )
+    try:
+        yield h
+    finally:
+        if h._service is not None:
+            await h.stop()
+        stop.set()
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.wait_for(collector, 30)
+        await kafka.close()
+        await streams.close()
+
+
+async def test_orders_are_placed_once_filled_on_the_next_bar_and_stored(harness: Harness) -> None:
+    db = await asyncpg.connect(harness.settings.database_url)
+    try:
+        harness.start()
+        orders = channel("execution.orders")
+        await harness.streams.publish(orders, order_request("int-1"))
+        await harness.streams.publish(orders, order_request("int-1"))  # a duplicate entry
+        await harness.streams.publish(orders, order_request("int-tiny", quantity="0.01"))  # notional 1
+        await harness.streams.publish_raw(orders, b"\x0a\xff", key="garbage")  # not an OrderRequest
+        await _until(lambda: harness.of("int-1") and harness.of("int-tiny"))
+        await harness.kafka.publish(channel("market.bars"), bar(0, "99", "101", "98", "100"))  # signal bar
+        await harness.kafka.publish(channel("market.bars"), bar(1, "100", "102", "99", "101"))
+        await _until(lambda: len(harness.of("int-1")) == 2)
+        await asyncio.sleep(1.0)  # room for a wrong second trade to show up
+        assert harness.of("int-1") == [(1, Status.ORDER_STATUS_NEW), (2, Status.ORDER_STATUS_FILLED)]
+        (rejected,) = [r for r in harness.reports if r.client_order_id == "int-tiny"]
+        assert rejected.status == Status.ORDER_STATUS_REJECTED
+        assert rejected.reason == ExecutionReason.EXECUTION_REASON_MIN_NOTIONAL and rejected.reason_text
+
+        row = await db.fetchrow("SELECT * FROM trading.orders WHERE client_order_id = 'int-1'")
+        assert (row["status"], row["filled_quantity"], row["average_fill_price"]) == (
+            "FILLED",
+            Decimal("0.5"),
+            Decimal("100"),
+        )
+        fills = await db.fetch("SELECT trade_id, price, quantity, fee FROM trading.fills")
+        assert [(f["price"], f["quantity"], f["fee"]) for f in fills] == [
+            (Decimal("100"), Decimal("0.5"), Decimal("0.05"))
+        ]
+        position = await db.fetchrow("SELECT * FROM trading.positions WHERE account = 'paper-1'")
+        assert (position["quantity"], position["average_entry_price"], position["fees_paid"]) == (
+            Decimal("0.5"), Decimal("100"), Decimal("0.05"),
+        )  # fmt: skip
+        tiny = await db.fetchrow(
+            "SELECT status, reason_code, reject_reason FROM trading.orders WHERE client_order_id = 'int-tiny'"
+        )
+        assert tiny["status"] == "REJECTED" and tiny["reason_code"] == "EXECUTION_REASON_MIN_NOTIONAL"
+        assert (
+            await db.fetchval(
+                "SELECT count(*) FROM trading.execution_report_outbox WHERE published_at IS NULL"
+            )
+            == 0
+        )
+    finally:
+        await db.close()
+
+
+async def test_a_restart_keeps_the_working_order_and_fills_it_exactly_once(harness: Harness) -> None:
+    db = await asyncpg.connect(harness.settings.database_url)
+    try:
+        harness.start()
+        await harness.streams.publish(channel("execution.orders"), order_request("rs-1"))
+        await _until(lambda: harness.of("rs-1"))
+        await harness.stop()
+        # As if the NEW report had been committed but never published before the process died.
+        await db.execute("UPDATE trading.execution_report_outbox SET published_at = NULL")
+
+        harness.start()
+        await _until(lambda: len(harness.of("rs-1")) == 2)  # the NEW report, published again at startup
+        await harness.kafka.publish(channel("market.bars"), bar(1, "100", "102", "99", "101"))
+        await harness.kafka.publish(channel("market.bars"), bar(1, "100", "102", "99", "101"))  # redelivered
+        await _until(lambda: (2, Status.ORDER_STATUS_FILLED) in harness.of("rs-1"))
+        await asyncio.sleep(1.0)
+        assert harness.of("rs-1") == [
+            (1, Status.ORDER_STATUS_NEW), (1, Status.ORDER_STATUS_NEW), (2, Status.ORDER_STATUS_FILLED),
+        ]  # fmt: skip
+        republished = [r.event_id for r in harness.reports if r.sequence == 1]
+        assert len(set(republished)) == 1  # the same report, recognisable downstream
+        assert await db.fetchval("SELECT count(*) FROM trading.fills") == 1
+        assert await db.fetchval("SELECT quantity FROM trading.positions") == Decimal("0.5")
+    finally:
+        await db.close()
+
+
+async def test_the_kill_switch_cancels_working_orders_and_refuses_new_ones(harness: Harness) -> None:
+    db = await asyncpg.connect(harness.settings.database_url)
+    switch = KillSwitch(harness.streams.client)
+    try:
+        harness.start()
+        await harness.streams.publish(channel("execution.orders"), order_request("ks-1"))
+        await _until(lambda: harness.of("ks-1"))
+        await switch.set(True, "ops", "test")
+        command = OperatorCommand(
+            event_id=new_event_id(),
+            ts_event=1,
+            ts_init=now_ns(),
+            actor="ops",
+            kill_switch=KillSwitchCommand(engaged=True),
+        )
+        # The commands group starts at the latest offset: publish until it has joined and acted.
+        deadline = asyncio.get_running_loop().time() + 60
+        while (2, Status.ORDER_STATUS_CANCELED) not in harness.of("ks-1"):
+            assert asyncio.get_running_loop().time() < deadline, "the engage command was never acted on"
+            await harness.kafka.publish(channel("ops.commands"), command)
+            await asyncio.sleep(1.0)
+        await harness.streams.publish(channel("execution.orders"), order_request("ks-2"))
+        await _until(lambda: harness.of("ks-2"))
+        assert harness.of("ks-2") == [(1, Status.ORDER_STATUS_REJECTED)]
+        rows = await db.fetch("SELECT client_order_id, status, reason_code FROM trading.orders ORDER BY 1")
+        assert [tuple(r) for r in rows] == [
+            ("ks-1", "CANCELED", "EXECUTION_REASON_KILL_SWITCH"),
+            ("ks-2", "REJECTED", "EXECUTION_REASON_KILL_SWITCH"),
+        ]
+    finally:
+        await harness.streams.client.delete(switch.key)
+        await db.close()

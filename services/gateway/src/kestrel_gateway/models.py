@@ -1,0 +1,98 @@
+"""Request bodies, validated by pydantic. Prices and quantities are decimal STRINGS ("0.5"), never
+JSON numbers: a number may already have gone through a binary float in the client, so it is refused
+with a 422 rather than silently rounded."""
+
+from __future__ import annotations
+
+import enum
+from decimal import Decimal
+from typing import Annotated, Any
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    WithJsonSchema,
+    model_validator,
+)
+
+from kestrel_contracts.decimals import from_wire
+
+__all__ = ["KillSwitchIn", "OrderIn", "OrderSide", "OrderType", "PositiveDecimal", "TimeInForce"]
+
+
+def _positive_decimal(value: Any) -> Decimal:
+    if not isinstance(value, str):
+        raise ValueError('must be a decimal string such as "0.25" (JSON numbers may have lost precision)')
+    parsed = from_wire(value)  # ValueError naming the problem: exponent, NaN, junk
+    if parsed <= 0:
+        raise ValueError("must be greater than 0")
+    return parsed
+
+
+PositiveDecimal = Annotated[
+    Decimal,
+    BeforeValidator(_positive_decimal),
+    WithJsonSchema({"type": "string", "pattern": r"^[0-9]+(\.[0-9]+)?$", "examples": ["0.25"]}),
+]
+Symbol = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:/-]+$")]
+Label = Annotated[str, Field(max_length=64, pattern=r"^[A-Za-z0-9._:/-]*$")]
+
+
+class OrderSide(enum.StrEnum):
+    BUY = "BUY"
+    SELL = "SELL"
+
+
+class OrderType(enum.StrEnum):
+    MARKET = "MARKET"
+    LIMIT = "LIMIT"
+
+
+class TimeInForce(enum.StrEnum):
+    GTC = "GTC"
+    IOC = "IOC"
+    FOK = "FOK"
+
+
+class OrderIn(BaseModel):
+    """A manual order. Risk checks it like any other and decides asynchronously."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    symbol: Symbol
+    side: OrderSide
+    quantity: PositiveDecimal
+    order_type: OrderType = OrderType.MARKET
+    limit_price: PositiveDecimal | None = None
+    time_in_force: TimeInForce = TimeInForce.GTC
+    # None: the gateway's default account (KESTREL_GATEWAY_DEFAULT_ACCOUNT).
+    account: Label | None = None
+    venue: Label = ""
+    timeframe: Label = ""
+    strategy_id: Label = "manual"
+    # Price the client saw; risk sizes notional checks with it when there is no limit price.
+    reference_price: PositiveDecimal | None = None
+
+    @model_validator(mode="after")
+    def _limit_price_iff_limit(self) -> OrderIn:
+        if self.order_type is OrderType.LIMIT and self.limit_price is None:
+            raise ValueError("a LIMIT order needs limit_price")
+        if self.order_type is OrderType.MARKET and self.limit_price is not None:
+            raise ValueError("a MARKET order takes no limit_price")
+        return self
+
+
+class KillSwitchIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    engaged: StrictBool
+    reason: Annotated[str, Field(min_length=1, max_length=500)]
+
+    @model_validator(mode="after")
+    def _reason_not_blank(self) -> KillSwitchIn:
+        if not self.reason.strip():
+            raise ValueError("reason must not be blank: say why the switch changes")
+        return self

@@ -1,0 +1,120 @@
+"""What risk knows about its account between decisions: positions, cash, marks, P&L, recent orders.
+
+Positions and cash come from fills only (``kestrel_trading.portfolio``), each fill applied once by
+fill_id, whether it arrives from trading.fills at start or from execution.reports later. Marks are the
+latest signal reference prices per symbol; a symbol held but never signalled since the start is
+marked at its last fill price so equity is always defined.
+
+"Today" is the UTC day of MARKET time (fill ts for realized P&L, signal ts_event for the decision),
+so a replay of history trips the daily-loss limit on the same bars as live trading would. The daily
+loss counts realized P&L net of fees on fills of that day; the unrealized part is the open
+positions' P&L at the marks (what ``kestrel_trading.risk.evaluate`` adds to it).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from kestrel_trading.domain import Fill
+from kestrel_trading.portfolio import Portfolio
+from kestrel_trading.risk import RiskState
+
+_DAY_NS = 86_400 * 1_000_000_000
+_MINUTE_NS = 60 * 1_000_000_000
+
+
+def utc_day(ts_ns: int) -> int:
+    """Days since the epoch of a nanosecond timestamp (the UTC calendar day)."""
+    return ts_ns // _DAY_NS
+
+
+@dataclass(frozen=True, slots=True)
+class _Snapshot:
+    portfolio: Portfolio
+    marks: dict[str, Decimal]
+    equity_peak: Decimal
+    realized_by_day: dict[int, Decimal]
+    order_times: tuple[int, ...]
+
+
+@dataclass
+class RiskBook:
+    initial_cash: Decimal
+    portfolio: Portfolio = field(init=False)
+    marks: dict[str, Decimal] = field(default_factory=dict)
+    equity_peak: Decimal = field(init=False)
+    realized_by_day: dict[int, Decimal] = field(default_factory=dict)
+    # Market times of approved orders; only the last minute (of market time) matters.
+    order_times: deque[int] = field(default_factory=deque)
+
+    def __post_init__(self) -> None:
+        self.portfolio = Portfolio(cash=self.initial_cash)
+        self.equity_peak = self.initial_cash
+
+    def position(self, symbol: str) -> Decimal:
+        held = self.portfolio.positions.get(symbol)
+        return held.quantity if held is not None else Decimal(0)
+
+    @property
+    def cash(self) -> Decimal:
+        return self.portfolio.cash
+
+    def knows_fill(self, fill_id: str) -> bool:
+        return fill_id in self.portfolio.fill_ids
+
+    def apply_fill(self, fill: Fill) -> bool:
+        """Apply a fill once; False when its fill_id was already applied (a redelivery or replay)."""
+        if self.knows_fill(fill.fill_id):
+            return False
+        before = self.portfolio.realized_pnl
+        self.portfolio = self.portfolio.apply_fill(fill)
+        day = utc_day(fill.ts_ns)
+        realized = self.portfolio.realized_pnl - before - fill.fee
+        self.realized_by_day[day] = self.realized_by_day.get(day, Decimal(0)) + realized
+        self.marks.setdefault(fill.symbol, fill.price)
+        self._update_peak()
+        return True
+
+    def mark(self, symbol: str, price: Decimal) -> None:
+        self.marks[symbol] = price
+        self._update_peak()
+
+    def equity(self) -> Decimal:
+        return self.portfolio.equity(self.marks)
+
+    def _update_peak(self) -> None:
+        self.equity_peak = max(self.equity_peak, self.equity())
+
+    def record_order(self, ts_ns: int) -> None:
+        self.order_times.append(ts_ns)
+        while self.order_times and self.order_times[0] <= max(self.order_times) - _MINUTE_NS:
+            self.order_times.popleft()
+
+    def state(self, now_ns: int, kill_switch: bool) -> RiskState:
+        return RiskState(
+            positions={s: p.quantity for s, p in self.portfolio.positions.items()},
+            marks=dict(self.marks),
+            equity=self.equity(),
+            equity_peak=self.equity_peak,
+            realized_pnl_today=self.realized_by_day.get(utc_day(now_ns), Decimal(0)),
+            unrealized_pnl=self.portfolio.unrealized_pnl(self.marks),
+            recent_order_ts_ns=tuple(self.order_times),
+            kill_switch=kill_switch,
+        )
+
+    def snapshot(self) -> _Snapshot:
+        """Everything a batch of decisions may change, to undo them if the batch is not stored."""
+        return _Snapshot(
+            self.portfolio,
+            dict(self.marks),
+            self.equity_peak,
+            dict(self.realized_by_day),
+            tuple(self.order_times),
+        )
+
+    def restore(self, saved: _Snapshot) -> None:
+        self.portfolio, self.equity_peak = saved.portfolio, saved.equity_peak
+        self.marks, self.realized_by_day = dict(saved.marks), dict(saved.realized_by_day)
+        self.order_times = deque(saved.order_times)

@@ -1,0 +1,255 @@
+"""Signals and manual orders -> Judgement: validation, sizing and the pre-trade checks.
+
+Pure apart from the ``RiskBook`` it reads and updates (marks from signals, market times of approved
+orders); the kill switch comes in as a value read by the caller. The checks themselves are
+``kestrel_trading.risk.evaluate``; this module adds what only a live account knows: a malformed
+input (RISK_REASON_INVALID_REQUEST), an unlisted symbol (RISK_REASON_UNKNOWN_SYMBOL) and, in a
+spot account, buying with cash it lacks or selling base it does not hold
+(RISK_REASON_INSUFFICIENT_FUNDS). Market orders are checked at the reference price rounded to the
+symbol's tick, since a bar close need not sit on the tick grid and a market order names no price.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from decimal import Decimal
+
+from kestrel_contracts.decimals import from_wire
+from kestrel_contracts.events import is_event_id
+from kestrel_contracts.v1.common_pb2 import Side as SideProto
+from kestrel_contracts.v1.order_request_pb2 import (
+    ORDER_TYPE_LIMIT,
+    ORDER_TYPE_MARKET,
+    OrderRequest,
+)
+from kestrel_contracts.v1.signal_pb2 import SIGNAL_ACTION_BUY, SIGNAL_ACTION_SELL, Signal
+from kestrel_risk.book import RiskBook
+from kestrel_risk.judgement import Judgement, signal_client_order_id
+from kestrel_risk.sizing import SizingError, SizingPolicy, order_for_signal
+from kestrel_trading.catalog import InstrumentCatalog
+from kestrel_trading.domain import Side
+from kestrel_trading.instruments import Instrument
+from kestrel_trading.risk import OrderIntent, RiskCheck, RiskLimits, evaluate
+
+INVALID = "RISK_REASON_INVALID_REQUEST"
+UNKNOWN_SYMBOL = "RISK_REASON_UNKNOWN_SYMBOL"
+INSUFFICIENT_FUNDS = "RISK_REASON_INSUFFICIENT_FUNDS"
+_SIDES = {SIGNAL_ACTION_BUY: Side.BUY, SIGNAL_ACTION_SELL: Side.SELL}
+_MANUAL_SIDES = {SideProto.Value(s.value): s for s in Side}
+
+
+class InvalidRequestError(ValueError):
+    """The signal or manual order cannot be judged on its merits (missing or malformed fields)."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Order:
+    side: Side
+    quantity: Decimal
+    price: Decimal
+    instrument: Instrument
+
+
+def _price(text: str, what: str) -> Decimal:
+    try:
+        value = from_wire(text)
+    except (TypeError, ValueError) as exc:
+        raise InvalidRequestError(f"{what} {text!r} is not a decimal: {exc}") from None
+    if value <= 0:
+        raise InvalidRequestError(f"{what} must be > 0, got {value}")
+    return value
+
+
+class RiskEngine:
+    def __init__(
+        self,
+        book: RiskBook,
+        catalog: InstrumentCatalog,
+        limits: RiskLimits,
+        sizing: SizingPolicy,
+        *,
+        account: str,
+        allow_short: bool,
+        service: str = "risk",
+    ) -> None:
+        self.book, self._catalog, self._limits, self._sizing = book, catalog, limits, sizing
+        self.account, self._allow_short, self._service = account, allow_short, service
+
+    def mark_signal(self, signal: Signal) -> None:
+        """A HOLD still prices its symbol: the mark moves even when no order follows."""
+        instrument = self._catalog.get(signal.symbol)
+        if instrument is None:
+            return
+        try:
+            self.book.mark(
+                signal.symbol, self._market_price(_price(signal.reference_price, "price"), instrument)
+            )
+        except InvalidRequestError:
+            return  # a HOLD with a bad price changes nothing; there is no order to reject
+
+    def decide_signal(self, signal: Signal, *, kill_switch: bool, now_ns: int) -> Judgement:
+        """A BUY or SELL signal (HOLD never reaches here) -> approved order or rejection."""
+        coid = signal_client_order_id(self.account, signal.event_id)
+        base = Judgement(
+            client_order_id=coid,
+            ts_event=signal.ts_event if signal.ts_event > 0 else now_ns,
+            origin="ORDER_ORIGIN_SIGNAL",
+            account=self.account,
+            strategy_id=signal.strategy_id,
+            symbol=signal.symbol,
+            venue=signal.venue,
+            timeframe=signal.timeframe,
+            side=_SIDES.get(signal.action),
+            quantity=None,
+            reference_price=None,
+            reason=None,
+            reason_text="",
+            checks=(),
+            signal_event_id=signal.event_id if is_event_id(signal.event_id) else "",
+            causation_event_id=signal.event_id,
+            actor=self._service,
+        )
+        try:
+            order = self._size_signal(signal)
+        except InvalidRequestError as exc:
+            return _rejected(base, INVALID, "valid_request", str(exc))
+        except LookupError as exc:
+            return _rejected(base, UNKNOWN_SYMBOL, "known_symbol", str(exc))
+        return self._judge(base, order, kill_switch)
+
+    def _size_signal(self, signal: Signal) -> _Order:
+        side = _SIDES.get(signal.action)
+        if side is None:
+            raise InvalidRequestError(f"signal action {signal.action} is neither BUY nor SELL")
+        if not is_event_id(signal.event_id):
+            raise InvalidRequestError(f"signal event_id {signal.event_id!r} is not a UUID")
+        if signal.ts_event <= 0 or not signal.symbol:
+            raise InvalidRequestError("signal lacks ts_event or symbol")
+        price = _price(signal.reference_price, "reference_price")
+        instrument = self._instrument(signal.symbol)
+        price = self._market_price(price, instrument)
+        self.book.mark(signal.symbol, price)
+        try:
+            target = self._sizing.target(self.book.equity(), price, signal.volatility, instrument)
+        except SizingError as exc:
+            raise InvalidRequestError(f"cannot size the signal: {exc}") from None
+        qty = order_for_signal(
+            side,
+            target,
+            self.book.position(signal.symbol),
+            allow_short=self._allow_short,
+            cash=self.book.cash,
+            price=price,
+            instrument=instrument,
+        )
+        return _Order(side, qty, price, instrument)
+
+    def decide_manual(
+        self, order: OrderRequest, *, actor: str, causation: str, kill_switch: bool, now_ns: int
+    ) -> Judgement:
+        """A gateway's manual order (quantity given, no sizing) -> approved or rejected."""
+        side = _MANUAL_SIDES.get(order.side)
+        base = Judgement(
+            client_order_id=order.client_order_id,
+            ts_event=order.ts_event if order.ts_event > 0 else now_ns,
+            origin="ORDER_ORIGIN_MANUAL",
+            account=self.account,
+            strategy_id=order.strategy_id,
+            symbol=order.symbol,
+            venue=order.venue,
+            timeframe=order.timeframe,
+            side=side,
+            quantity=None,
+            reference_price=None,
+            reason=None,
+            reason_text="",
+            checks=(),
+            causation_event_id=causation,
+            actor=order.requested_by or actor,
+        )
+        try:
+            parsed = self._parse_manual(order, base.side)
+        except InvalidRequestError as exc:
+            return _rejected(base, INVALID, "valid_request", str(exc))
+        except LookupError as exc:
+            return _rejected(base, UNKNOWN_SYMBOL, "known_symbol", str(exc))
+        return self._judge(base, parsed, kill_switch)
+
+    def _parse_manual(self, order: OrderRequest, side: Side | None) -> _Order:
+        if not order.client_order_id or not order.symbol:
+            raise InvalidRequestError("manual order lacks client_order_id or symbol")
+        if order.account and order.account != self.account:
+            raise InvalidRequestError(f"account {order.account!r} is not traded here ({self.account!r})")
+        if side is None:
+            raise InvalidRequestError("manual order has no side")
+        qty = _price(order.quantity, "quantity")
+        instrument = self._instrument(order.symbol)
+        if order.order_type == ORDER_TYPE_LIMIT:
+            price = _price(order.limit_price, "limit_price")
+        elif order.order_type == ORDER_TYPE_MARKET:
+            price = self._manual_reference(order, instrument)
+        else:
+            raise InvalidRequestError("manual order type must be MARKET or LIMIT")
+        return _Order(side, qty, price, instrument)
+
+    def _manual_reference(self, order: OrderRequest, instrument: Instrument) -> Decimal:
+        if order.reference_price:
+            return self._market_price(_price(order.reference_price, "reference_price"), instrument)
+        mark = self.book.marks.get(order.symbol)
+        if mark is None:
+            raise InvalidRequestError(f"market order for {order.symbol} has no reference price and no mark")
+        return mark
+
+    def _instrument(self, symbol: str) -> Instrument:
+        instrument = self._catalog.get(symbol)
+        if instrument is None:
+            raise LookupError(f"symbol {symbol} is not in the instruments catalogue")
+        return instrument
+
+    @staticmethod
+    def _market_price(price: Decimal, instrument: Instrument) -> Decimal:
+        rounded = instrument.round_price(price)
+        if rounded <= 0:
+            raise InvalidRequestError(f"reference price {price} is below the tick {instrument.tick_size}")
+        return rounded
+
+    def _judge(self, base: Judgement, order: _Order, kill_switch: bool) -> Judgement:
+        intent = OrderIntent(base.symbol, order.side, order.quantity, order.price)
+        verdict = evaluate(
+            intent, self.book.state(base.ts_event, kill_switch), self._limits, base.ts_event, order.instrument
+        )
+        reasons: list[str] = [r.value for r in verdict.reasons]
+        checks = list(verdict.checks)
+        if not self._allow_short:
+            funds = self._funds_check(order, base.symbol)
+            checks.append(funds)
+            if not funds.passed:
+                reasons.append(INSUFFICIENT_FUNDS)
+        failed = [c for c in checks if not c.passed]
+        text = "approved" if not failed else "; ".join(f"{c.name}: {c.detail}" for c in failed)
+        if not reasons:
+            self.book.record_order(base.ts_event)
+        return replace(
+            base,
+            side=order.side,
+            quantity=order.quantity,
+            reference_price=order.price,
+            reason=reasons[0] if reasons else None,
+            reason_text=text,
+            checks=tuple(checks),
+        )
+
+    def _funds_check(self, order: _Order, symbol: str) -> RiskCheck:
+        """Spot: a buy must be paid from cash, a sell must come out of the long held."""
+        if order.side is Side.BUY:
+            need, have = order.quantity * order.price, self.book.cash
+            return RiskCheck(
+                "insufficient_funds", need <= have, str(have), str(need), f"cash {have}, cost {need}"
+            )
+        held = self.book.position(symbol)
+        ok = order.quantity <= held
+        return RiskCheck("insufficient_funds", ok, str(held), str(order.quantity), f"holding {held}")
+
+
+def _rejected(base: Judgement, reason: str, check: str, detail: str) -> Judgement:
+    return replace(base, reason=reason, reason_text=detail, checks=(RiskCheck(check, False, "", "", detail),))

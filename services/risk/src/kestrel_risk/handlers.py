@@ -1,0 +1,271 @@
+"""Consumers of trading.signals, ops.commands and execution.reports.
+
+Signals come in batches (one fetch): every BUY/SELL is decided in order against the book, then the
+signals and decisions are written in ONE PostgreSQL transaction, then orders (Redis stream
+execution.orders), decisions (risk.decisions) and rejection audits (audit.logs) are published, each
+continuing the trace of the signal it came from; only then does the consumer commit the offsets. If
+any step fails the book is put back as it was before the batch, so the per-message retry that
+follows decides each signal against the same state (and the same client_order_id) as before.
+
+The kill switch is read from Redis for every decision: no cache, so an engaged switch stops the
+next signal, and it survives restarts of every service.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import Protocol
+
+from kestrel_contracts.decimals import from_wire
+from kestrel_contracts.events import derived_event_id, now_ns
+from kestrel_contracts.registry import Channel, channel
+from kestrel_contracts.v1.audit_event_pb2 import AUDIT_SEVERITY_CRITICAL, AUDIT_SEVERITY_INFO, AuditEvent
+from kestrel_contracts.v1.execution_report_pb2 import ExecutionReport
+from kestrel_contracts.v1.operator_command_pb2 import OperatorCommand
+from kestrel_contracts.v1.order_request_pb2 import OrderRequest
+from kestrel_contracts.v1.signal_pb2 import SIGNAL_ACTION_HOLD, Signal, SignalAction
+from kestrel_messaging import Delivery, MessageBus, PermanentError
+from kestrel_platform.logging import get_logger
+from kestrel_risk import metrics
+from kestrel_risk.engine import RiskEngine
+from kestrel_risk.judgement import Judgement, origin_name, to_audit, to_decision, to_manual_order, to_order
+from kestrel_risk.store import RiskStore
+from kestrel_trading.domain import Fill, Liquidity, Side
+
+_log = get_logger("kestrel.risk.handler")
+
+
+class KillSwitchReader(Protocol):
+    async def engaged(self) -> bool: ...
+
+
+@dataclass(frozen=True, slots=True)
+class RiskChannels:
+    orders: Channel
+    decisions: Channel
+    audit: Channel
+
+    @classmethod
+    def registered(cls) -> RiskChannels:
+        """The registry's channels in the current namespace (KESTREL_CHANNEL_NAMESPACE)."""
+        return cls(channel("execution.orders"), channel("risk.decisions"), channel("audit.logs"))
+
+
+@dataclass(frozen=True, slots=True)
+class _Decided:
+    headers: Mapping[str, str]
+    judgement: Judgement
+    request: OrderRequest | None = None  # the manual order, forwarded when approved
+
+
+class DecisionPublisher:
+    """Orders, decisions and rejection audits of decided items, each continuing its input's trace."""
+
+    def __init__(self, bus: MessageBus, channels: RiskChannels) -> None:
+        self._bus, self._channels = bus, channels
+
+    async def publish_audit(self, event: AuditEvent) -> None:
+        await self._bus.publish(self._channels.audit, event)
+
+    async def publish(self, decided: Sequence[_Decided]) -> None:
+        approved = [d for d in decided if d.judgement.approved]
+        rejected = [d for d in decided if not d.judgement.approved]
+        if approved:
+            orders = [
+                to_manual_order(d.judgement, d.request) if d.request is not None else to_order(d.judgement)
+                for d in approved
+            ]
+            await self._bus.publish_batch(
+                self._channels.orders, orders, parents=[d.headers for d in approved]
+            )
+        await self._bus.publish_batch(
+            self._channels.decisions,
+            [to_decision(d.judgement) for d in decided],
+            parents=[d.headers for d in decided],
+        )
+        if rejected:
+            await self._bus.publish_batch(
+                self._channels.audit,
+                [to_audit(d.judgement) for d in rejected],
+                parents=[d.headers for d in rejected],
+            )
+
+
+def _count(judgements: Sequence[Judgement]) -> None:
+    for j in judgements:
+        if j.approved:
+            metrics.ORDERS_APPROVED.labels(origin_name(j.origin)).inc()
+        else:
+            metrics.ORDERS_REJECTED.labels(j.reason or "").inc()
+
+
+class SignalsHandler:
+    """Batch handler of trading.signals (see the module docstring)."""
+
+    def __init__(
+        self,
+        engine: RiskEngine,
+        store: RiskStore,
+        publisher: DecisionPublisher,
+        kill_switch: KillSwitchReader,
+        *,
+        clock: Callable[[], int] = now_ns,
+    ) -> None:
+        self._engine, self._store, self._publisher = engine, store, publisher
+        self._kill_switch, self._clock = kill_switch, clock
+
+    async def __call__(self, deliveries: Sequence[Delivery]) -> None:
+        saved = self._engine.book.snapshot()
+        try:
+            signals, decided = await self._decide(deliveries)
+            await self._store.save(signals, [d.judgement for d in decided])
+            await self._publisher.publish(decided)
+        except BaseException:
+            self._engine.book.restore(saved)
+            raise
+        for signal in signals:
+            metrics.SIGNALS_RECEIVED.labels(_action(signal)).inc()
+        _count([d.judgement for d in decided])
+        metrics.EQUITY.set(float(self._engine.book.equity()))
+
+    async def _decide(self, deliveries: Sequence[Delivery]) -> tuple[list[Signal], list[_Decided]]:
+        signals: list[Signal] = []
+        decided: list[_Decided] = []
+        for delivery in deliveries:
+            signal = delivery.message
+            if not isinstance(signal, Signal):
+                raise PermanentError(f"expected a Signal, got {type(signal).__name__}")
+            signals.append(signal)
+            if signal.action == SIGNAL_ACTION_HOLD:
+                self._engine.mark_signal(signal)
+                continue
+            started = time.perf_counter()
+            engaged = await self._kill_switch.engaged()
+            judgement = self._engine.decide_signal(signal, kill_switch=engaged, now_ns=self._clock())
+            metrics.DECISION_TIME_MS.observe((time.perf_counter() - started) * 1000)
+            decided.append(_Decided(delivery.headers, judgement))
+            _log.debug(
+                "signal.decided",
+                symbol=signal.symbol,
+                client_order_id=judgement.client_order_id,
+                reason=judgement.reason or "APPROVED",
+            )
+        return signals, decided
+
+
+def _action(signal: Signal) -> str:
+    if signal.action in SignalAction.values():
+        return SignalAction.Name(signal.action).removeprefix("SIGNAL_ACTION_")
+    return "UNKNOWN"
+
+
+class CommandsHandler:
+    """ops.commands: manual orders are decided like signals (without sizing); kill switch commands
+    are only audited, since the gateway already set the switch in Redis."""
+
+    def __init__(
+        self,
+        engine: RiskEngine,
+        store: RiskStore,
+        publisher: DecisionPublisher,
+        kill_switch: KillSwitchReader,
+        *,
+        clock: Callable[[], int] = now_ns,
+    ) -> None:
+        self._engine, self._store, self._publisher = engine, store, publisher
+        self._kill_switch, self._clock = kill_switch, clock
+
+    async def __call__(self, delivery: Delivery) -> None:
+        command = delivery.message
+        if not isinstance(command, OperatorCommand):
+            raise PermanentError(f"expected an OperatorCommand, got {type(command).__name__}")
+        which = command.WhichOneof("command")
+        if which == "kill_switch":
+            await self._publisher.publish_audit(_kill_switch_audit(command, self._clock()))
+        elif which == "submit_order":
+            await self._submit(delivery, command)
+        else:
+            raise PermanentError(f"operator command {command.event_id} carries no command")
+
+    async def _submit(self, delivery: Delivery, command: OperatorCommand) -> None:
+        saved = self._engine.book.snapshot()
+        try:
+            started = time.perf_counter()
+            engaged = await self._kill_switch.engaged()
+            judgement = self._engine.decide_manual(
+                command.submit_order,
+                actor=command.actor,
+                causation=command.event_id,
+                kill_switch=engaged,
+                now_ns=command.ts_event or self._clock(),
+            )
+            metrics.DECISION_TIME_MS.observe((time.perf_counter() - started) * 1000)
+            await self._store.save([], [judgement])
+            await self._publisher.publish([_Decided(delivery.headers, judgement, command.submit_order)])
+        except BaseException:
+            self._engine.book.restore(saved)
+            raise
+        _count([judgement])
+
+
+def _kill_switch_audit(command: OperatorCommand, now: int) -> AuditEvent:
+    engaged = command.kill_switch.engaged
+    verb = "engaged" if engaged else "released"
+    return AuditEvent(
+        event_id=derived_event_id("risk.kill_switch", command.event_id),
+        ts_event=command.ts_event or now,
+        ts_init=now,
+        service="risk",
+        action=f"risk.kill_switch_{verb}",
+        severity=AUDIT_SEVERITY_CRITICAL if engaged else AUDIT_SEVERITY_INFO,
+        actor=command.actor,
+        subject_type="kill_switch",
+        subject_id="global",
+        message=f"kill switch {verb} by {command.actor or 'unknown'}: {command.reason or 'no reason given'}",
+        attributes={"engaged": str(engaged).lower(), "reason": command.reason},
+        causation_event_id=command.event_id,
+    )
+
+
+class ReportsHandler:
+    """execution.reports: every fill of this account applied to the book once (by fill_id)."""
+
+    def __init__(self, engine: RiskEngine) -> None:
+        self._engine = engine
+
+    async def __call__(self, delivery: Delivery) -> None:
+        report = delivery.message
+        if not isinstance(report, ExecutionReport):
+            raise PermanentError(f"expected an ExecutionReport, got {type(report).__name__}")
+        if report.account != self._engine.account:
+            return
+        fills = [_fill(report, i) for i in range(len(report.fills))]  # all parse before any applies
+        for fill in fills:
+            if self._engine.book.apply_fill(fill):
+                metrics.FILLS_APPLIED.labels("report").inc()
+        if fills:
+            metrics.EQUITY.set(float(self._engine.book.equity()))
+
+
+def _fill(report: ExecutionReport, index: int) -> Fill:
+    wire = report.fills[index]
+    side = {1: Side.BUY, 2: Side.SELL}.get(report.side)
+    try:
+        if side is None or not wire.fill_id:
+            raise ValueError("a fill needs the report's side and its own fill_id")
+        return Fill(
+            fill_id=wire.fill_id,
+            client_order_id=report.client_order_id,
+            symbol=report.symbol,
+            side=side,
+            price=from_wire(wire.price),
+            quantity=from_wire(wire.quantity),
+            fee=from_wire(wire.fee) if wire.fee else Decimal(0),
+            ts_ns=wire.ts_event or report.ts_event,
+            liquidity=Liquidity.MAKER if wire.liquidity == 1 else Liquidity.TAKER,
+        )
+    except (ValueError, InvalidOperation) as exc:
+        raise PermanentError(f"fill {index} of report {report.event_id}: {exc}") from None

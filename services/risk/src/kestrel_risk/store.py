@@ -1,0 +1,170 @@
+"""PostgreSQL side of risk: its account row, signals and decisions written, fills read back on start.
+
+Fills are read from trading.fills (written by execution). Their ``trade_id`` is the fill's
+``fill_id`` (the contract's idempotency key, "<client_order_id>:<n>"), so a fill read here and the
+same fill arriving later on execution.reports are recognised as one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Protocol
+
+import asyncpg
+
+from kestrel_contracts.decimals import from_wire_optional
+from kestrel_contracts.events import datetime_to_ns, is_event_id, ns_to_datetime
+from kestrel_contracts.v1.signal_pb2 import Signal as SignalProto
+from kestrel_contracts.v1.signal_pb2 import SignalAction
+from kestrel_risk.judgement import Judgement, order_event_id, origin_name
+from kestrel_trading.domain import Fill, Liquidity, Side
+
+_INSERT_SIGNAL = """
+INSERT INTO trading.signals (event_id, ts, symbol, venue, timeframe, strategy_id, model_name,
+    model_version, action, confidence, probabilities, reference_price, volatility)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+ON CONFLICT DO NOTHING
+"""
+
+_INSERT_DECISION = """
+INSERT INTO trading.risk_decisions (event_id, ts, client_order_id, signal_event_id, account,
+    strategy_id, symbol, venue, side, outcome, reason, reason_text, quantity, reference_price, notional,
+    origin, checks, order_event_id)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
+ON CONFLICT DO NOTHING
+"""
+
+_FILLS = """
+SELECT f.trade_id, coalesce(o.client_order_id, '') AS client_order_id, f.symbol, f.side, f.price,
+    f.quantity, f.fee, f.ts, f.liquidity
+FROM trading.fills f LEFT JOIN trading.orders o ON o.order_id = f.order_id
+WHERE f.account = $1
+ORDER BY f.ts, f.recorded_at, f.trade_id
+"""
+
+
+class RiskStore(Protocol):
+    """What the handlers need from the store (PostgreSQL, or a fake in unit tests)."""
+
+    async def save(self, signals: Sequence[SignalProto], judgements: Sequence[Judgement]) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    account: str
+    initial_cash: Decimal
+    quote_asset: str
+
+
+def signal_row(signal: SignalProto) -> tuple[object, ...]:
+    """A storable signal (valid event id, time and a known action) as a trading.signals row."""
+    return (
+        signal.event_id,
+        ns_to_datetime(signal.ts_event),
+        signal.symbol,
+        signal.venue,
+        signal.timeframe,
+        signal.strategy_id,
+        signal.model_name,
+        signal.model_version,
+        SignalAction.Name(signal.action).removeprefix("SIGNAL_ACTION_"),
+        signal.confidence,
+        dict(signal.probabilities),
+        from_wire_optional(signal.reference_price),
+        signal.volatility,
+    )
+
+
+def storable(signal: SignalProto) -> bool:
+    """Whether a signal fits trading.signals (malformed ones are only in the decision and the audit)."""
+    return (
+        is_event_id(signal.event_id)
+        and signal.ts_event > 0
+        and signal.action in (1, 2, 3)
+        and _decimal_or_empty(signal.reference_price)
+    )
+
+
+def _decimal_or_empty(text: str) -> bool:
+    try:
+        from_wire_optional(text)
+    except ValueError:
+        return False
+    return True
+
+
+def decision_row(j: Judgement) -> tuple[object, ...]:
+    checks = [
+        {"name": c.name, "passed": c.passed, "limit": c.limit, "observed": c.observed, "detail": c.detail}
+        for c in j.checks
+    ]
+    return (
+        j.decision_event_id,
+        ns_to_datetime(j.ts_event),
+        j.client_order_id,
+        j.signal_event_id or None,
+        j.account,
+        j.strategy_id,
+        j.symbol,
+        j.venue,
+        j.side.name if j.side is not None else None,
+        "APPROVED" if j.approved else "REJECTED",
+        j.reason,
+        j.reason_text,
+        j.quantity,
+        j.reference_price,
+        j.notional,
+        origin_name(j.origin),
+        checks,
+        _order_id(j),
+    )
+
+
+def _order_id(j: Judgement) -> str | None:
+    return order_event_id(j.client_order_id) if j.approved else None
+
+
+class PostgresRiskStore:
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
+
+    async def upsert_account(self, account: Account) -> None:
+        await self._pool.execute(
+            """
+            INSERT INTO trading.accounts (account, initial_cash, quote_asset) VALUES ($1, $2, $3)
+            ON CONFLICT (account) DO UPDATE SET initial_cash = EXCLUDED.initial_cash,
+                quote_asset = EXCLUDED.quote_asset, updated_at = now()
+            """,
+            account.account,
+            account.initial_cash,
+            account.quote_asset,
+        )
+
+    async def save(self, signals: Sequence[SignalProto], judgements: Sequence[Judgement]) -> None:
+        """Signals and decisions in ONE transaction: both are stored or neither is."""
+        rows = [signal_row(s) for s in signals if storable(s)]
+        decisions = [decision_row(j) for j in judgements]
+        async with self._pool.acquire() as conn, conn.transaction():
+            if rows:
+                await conn.executemany(_INSERT_SIGNAL, rows)
+            if decisions:
+                await conn.executemany(_INSERT_DECISION, decisions)
+
+    async def fills(self, account: str) -> list[Fill]:
+        """Every fill of the account, in market-time order (what a restart rebuilds positions from)."""
+        return [
+            Fill(
+                fill_id=r["trade_id"],
+                client_order_id=r["client_order_id"],
+                symbol=r["symbol"],
+                side=Side.BUY if r["side"] == "BUY" else Side.SELL,
+                price=r["price"],
+                quantity=r["quantity"],
+                fee=r["fee"],
+                ts_ns=datetime_to_ns(r["ts"]),
+                liquidity=Liquidity.MAKER if r["liquidity"] == "MAKER" else Liquidity.TAKER,
+            )
+            for r in await self._pool.fetch(_FILLS, account)
+        ]
