@@ -14,7 +14,7 @@ from decimal import Decimal
 import asyncpg
 import pytest
 
-from kestrel_contracts.events import new_event_id, now_ns
+from kestrel_contracts.events import datetime_to_ns, new_event_id, now_ns
 from kestrel_contracts.registry import channel
 from kestrel_contracts.v1.execution_report_pb2 import ExecutionReason, ExecutionReport
 from kestrel_contracts.v1.execution_report_pb2 import OrderStatus as Status
@@ -28,6 +28,8 @@ from kestrel_messaging import Delivery
 from kestrel_messaging.kafka import KafkaBus
 from kestrel_messaging.redis_streams import RedisStreamBus
 from kestrel_platform.kill_switch import KillSwitch
+from kestrel_store.bars import row_from_event, upsert_bars
+from kestrel_store.migrate import apply_migrations
 
 pytestmark = pytest.mark.integration
 
@@ -153,6 +155,31 @@ async def test_orders_are_placed_once_filled_on_the_next_bar_and_stored(harness:
             )
             == 0
         )
+    finally:
+        await db.close()
+
+
+async def test_an_order_after_stored_bars_fills_at_the_next_open_exactly_once(harness: Harness) -> None:
+    """A replay stored and published bars 0-2 before risk's order arrived: catch-up, then no repeat."""
+    db = await asyncpg.connect(harness.settings.database_url)
+    try:
+        bars = [
+            bar(0, "99", "101", "98", "100"),
+            bar(1, "105", "106", "104", "105"),
+            bar(2, "90", "91", "89", "90"),
+        ]
+        await apply_migrations(harness.settings.database_url)  # what the service does on start
+        await upsert_bars(db, [row_from_event(b) for b in bars])
+        harness.start()
+        for message in bars:  # the bar consumer sees them too, in whatever order relative to the order
+            await harness.kafka.publish(channel("market.bars"), message)
+        await harness.streams.publish(channel("execution.orders"), order_request("late-1"))
+        await _until(lambda: (2, Status.ORDER_STATUS_FILLED) in harness.of("late-1"))
+        await asyncio.sleep(1.0)  # room for a wrong second trade to show up
+        assert harness.of("late-1") == [(1, Status.ORDER_STATUS_NEW), (2, Status.ORDER_STATUS_FILLED)]
+        fills = await db.fetch("SELECT price, ts FROM trading.fills")
+        assert [(f["price"], datetime_to_ns(f["ts"])) for f in fills] == [(Decimal("105"), bars[1].ts_open)]
+        assert await db.fetchval("SELECT quantity FROM trading.positions") == Decimal("0.5")
     finally:
         await db.close()
 

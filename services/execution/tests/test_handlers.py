@@ -15,7 +15,13 @@ from kestrel_contracts.v1.execution_report_pb2 import ExecutionReason, Execution
 from kestrel_contracts.v1.execution_report_pb2 import OrderStatus as Status
 from kestrel_contracts.v1.operator_command_pb2 import KillSwitch, OperatorCommand
 from kestrel_execution.broker import PaperBroker
-from kestrel_execution.handlers import BarsHandler, CommandsHandler, ExecutionContext, OrdersHandler
+from kestrel_execution.handlers import (
+    BarsHandler,
+    CommandsHandler,
+    ExecutionContext,
+    OrdersHandler,
+    to_domain_bar,
+)
 from kestrel_execution.idempotency import MemoryIdempotency
 from kestrel_execution.outbox import ReportOutbox
 from kestrel_execution.testing import FakeKillSwitch, InMemoryExecutionStore, bar, order_request
@@ -97,6 +103,21 @@ async def test_a_market_order_is_new_then_filled_at_the_next_bar_open_with_slipp
     assert (filled.cumulative_quantity, filled.leaves_quantity, filled.average_price) == ("0.5", "0", "100.1")
     position = rig.store.positions[("paper-1", "BTC/USDT")]
     assert position.quantity == Decimal("0.5") and position.fees == Decimal("0.05005")
+
+
+async def test_an_order_arriving_after_its_next_bars_catches_up_on_the_stored_bars() -> None:
+    """A replay published bars 0-2 before the order came: it fills at bar 1's open, once."""
+    rig = Rig()
+    stored = [to_domain_bar(bar(i, o, "200", "50", o)) for i, o in ((0, "99"), (1, "110"), (2, "120"))]
+    rig.store.bars[("BTC/USDT", "1m")] = stored
+    await rig.order(order_request("late-1"))
+    new, filled = rig.reports()
+    assert (new.status, filled.status) == (Status.ORDER_STATUS_NEW, Status.ORDER_STATUS_FILLED)
+    (fill,) = filled.fills
+    assert (fill.price, fill.ts_event) == ("110.11", stored[1].ts_open_ns)  # bar 1 open + 10 bps
+    await rig.bar(bar(1, "110", "200", "50", "110"))  # the bar consumer sees the same bars later
+    await rig.bar(bar(2, "120", "200", "50", "120"))
+    assert len(rig.reports()) == 2 and len(rig.store.fills) == 1
 
 
 async def test_a_redelivered_order_or_bar_never_trades_twice() -> None:

@@ -153,10 +153,12 @@ def test_exposure_limits(
 
 def test_the_order_rate_window_is_market_time(make_engine: EngineFactory) -> None:
     engine = make_engine(risk_max_orders_per_minute=2, risk_sizing_fraction=Decimal("0.01"))
-    approved = [buy(engine, ts_event=T0 + i * 10**9, seed=str(i)).approved for i in range(3)]
+    # One symbol each: a second buy of a symbol with a working buy has nothing left to buy.
+    approved = [buy(engine, ts_event=T0 + i * 10**9, symbol=f"S{i}/USDT").approved for i in range(3)]
     assert approved == [True, True, False]
-    assert buy(engine, ts_event=T0 + 2 * 10**9, seed="x").reason == "RISK_REASON_ORDER_RATE_LIMIT"
-    assert buy(engine, ts_event=T0 + MINUTE + 10**9, seed="later").approved  # a minute on, by market time
+    late = buy(engine, ts_event=T0 + 2 * 10**9, symbol="X/USDT")
+    assert late.reason == "RISK_REASON_ORDER_RATE_LIMIT"
+    assert buy(engine, ts_event=T0 + MINUTE + 10**9, symbol="L/USDT").approved  # a minute on, by market time
 
 
 def test_daily_loss_counts_realized_pnl_of_the_market_day(make_engine: EngineFactory) -> None:

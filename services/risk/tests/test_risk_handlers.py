@@ -213,7 +213,7 @@ async def test_the_signals_consumer_runs_in_batches_on_the_bus(rig: Rig) -> None
     """Through a real subscription of the in-memory bus: offsets, batches, decoding as in production."""
     signals = channel("trading.signals")
     for i in range(3):
-        await rig.bus.publish(signals, make_signal(ts_event=T0 + i * 10**9, seed=str(i)))
+        await rig.bus.publish(signals, make_signal(ts_event=T0 + i * 10**9, symbol=f"S{i}/USDT"))
     await rig.bus.publish_raw(signals, b"\xff not a signal")
     stop = asyncio.Event()
     run = asyncio.create_task(
@@ -248,7 +248,7 @@ async def test_each_order_and_decision_continue_their_own_signals_trace(rig: Rig
     traces = []
     for i in range(2):
         with get_tracer("test").start_as_current_span(f"inference-{i}") as span:
-            await rig.bus.publish(signals, make_signal(ts_event=T0 + i * 10**9, seed=str(i)))
+            await rig.bus.publish(signals, make_signal(ts_event=T0 + i * 10**9, symbol=f"S{i}/USDT"))
             traces.append(format(span.get_span_context().trace_id, "032x"))
     stop = asyncio.Event()
     run = asyncio.create_task(

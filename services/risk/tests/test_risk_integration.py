@@ -222,3 +222,25 @@ async def test_a_restart_rebuilds_positions_from_the_stored_fills(rig: Rig) -> N
         assert rig.got(OrderRequest)[0].quantity == "30"  # type: ignore[attr-defined]  # 100 target - 70 held
     finally:
         service_stop.set()
+
+
+async def test_a_restart_remembers_orders_execution_has_not_finished(rig: Rig) -> None:
+    """An approved order still in the stream (no trading.orders row) counts after a restart: no rebuy."""
+    service_stop = await rig.start_service()
+    try:
+        await rig.bus.publish(channel("trading.signals"), make_signal(price="100", ts_event=T0))
+        await until(lambda: len(rig.got(OrderRequest)) == 1, "the first order")
+    finally:
+        service_stop.set()
+        await asyncio.wait_for(rig.tasks.pop(), 30)
+    service_stop = await rig.start_service()
+    try:
+        again = make_signal(price="100", ts_event=T0 + 86_400 * 10**9)
+        await rig.bus.publish(channel("trading.signals"), again)
+        await until(lambda: len(rig.got(RiskDecision)) == 2, "the decision after the restart")
+        decision = rig.got(RiskDecision)[-1]
+        assert isinstance(decision, RiskDecision)
+        assert RiskReason.Name(decision.reason) == "RISK_REASON_ZERO_QUANTITY"
+        assert len(rig.got(OrderRequest)) == 1
+    finally:
+        service_stop.set()

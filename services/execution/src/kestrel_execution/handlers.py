@@ -22,7 +22,7 @@ from kestrel_execution.idempotency import IdempotencyGuard
 from kestrel_execution.intake import Accepted, intake
 from kestrel_execution.metrics import EXECUTION_LATENCY_MS, FILLS, ORDERS_PROCESSED
 from kestrel_execution.outbox import ReportOutbox
-from kestrel_execution.progress import advance, cancel_for_kill_switch
+from kestrel_execution.progress import OrderChange, StoredOrder, advance, cancel_for_kill_switch
 from kestrel_execution.reports import OrderMeta, fee_asset_of, order_report, rejection_report
 from kestrel_execution.repository import ExecutionStore
 from kestrel_execution.store import request_event_uuid
@@ -67,8 +67,10 @@ class OrdersHandler:
         if not first_sighting and await ctx.store.order_exists(coid):
             await self._duplicate(coid)
             return
-        outcome = intake(request, ctx.catalog, kill_switch_engaged=await ctx.kill_switch.engaged())
+        engaged = await ctx.kill_switch.engaged()
+        outcome = intake(request, ctx.catalog, kill_switch_engaged=engaged)
         timeframe = request.timeframe or ctx.default_timeframe
+        caught_up: list[OrderChange] = []
         if isinstance(outcome, Accepted):
             meta = OrderMeta(
                 client_order_id=coid,
@@ -85,7 +87,15 @@ class OrdersHandler:
             # The decision instant is the request's market time: no fill on the signal's own bar.
             working = ctx.broker.accept(outcome.order, request.ts_event)
             report = order_report(meta, working.order, 1, ts_event=request.ts_event)
-            stored = await ctx.store.store_accepted(meta, working, request, report)
+            instrument = ctx.catalog.get(request.symbol)
+            assert instrument is not None  # intake accepted the symbol
+
+            def catch_up(stored: StoredOrder, bar: Bar) -> OrderChange | None:
+                return advance(stored, bar, instrument, ctx.broker, kill_switch_engaged=engaged)
+
+            changes = await ctx.store.store_accepted(meta, working, request, report, catch_up)
+            stored = changes is not None
+            caught_up = changes or []
         else:
             report = rejection_report(request, ctx.broker.name, outcome.reason, outcome.text)
             stored = await ctx.store.store_rejected(
@@ -95,9 +105,10 @@ class OrdersHandler:
         if not stored:  # another delivery stored it first (PostgreSQL's UNIQUE decided)
             await self._duplicate(coid)
             return
-        await ctx.outbox.publish([report])
+        await ctx.outbox.publish([report, *(c.report for c in caught_up if c.report is not None)])
         status = "NEW" if isinstance(outcome, Accepted) else "REJECTED"
         ORDERS_PROCESSED.labels(status).inc()
+        _count(caught_up)
         if request.ts_init:
             EXECUTION_LATENCY_MS.observe(max(now_ns() - request.ts_init, 0) / 1e6)
         _log.info("order.intake", client_order_id=coid, symbol=request.symbol, status=status,
@@ -126,6 +137,14 @@ def to_domain_bar(message: BarPb) -> Bar:
         raise PermanentError(f"bar {message.symbol} {message.timeframe} @ {message.ts_open}: {exc}") from exc
 
 
+def _count(changes: list[OrderChange]) -> None:
+    for change in changes:
+        if change.fill is not None:
+            FILLS.labels(change.fill.liquidity.name).inc()
+        if change.report is not None:
+            ORDERS_PROCESSED.labels(change.working.order.status.name).inc()
+
+
 class BarsHandler:
     def __init__(self, context: ExecutionContext) -> None:
         self._ctx = context
@@ -149,11 +168,7 @@ class BarsHandler:
         )
         reports = [change.report for change in changes if change.report is not None]
         await ctx.outbox.publish(reports)
-        for change in changes:
-            if change.fill is not None:
-                FILLS.labels(change.fill.liquidity.name).inc()
-            if change.report is not None:
-                ORDERS_PROCESSED.labels(change.working.order.status.name).inc()
+        _count(changes)
         if reports:
             _log.info("bar.applied", symbol=message.symbol, ts_open=message.ts_open, reports=len(reports))
 

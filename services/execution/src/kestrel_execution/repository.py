@@ -3,6 +3,13 @@
 Each method is one transaction: an intake stores the order and its report's outbox row together; a
 bar stores every order it changed, their fills, the positions those move and the reports' outbox
 rows together. The handlers publish only after these return (the effect is durable).
+
+Catching up: an order can arrive after bars that follow its decision were already stored and
+consumed (a replay publishes bars faster than the loop turns them into orders). Its intake then
+applies those stored bars to it, oldest first, in the same transaction, under a per-(symbol,
+timeframe) advisory lock that the bar consumer takes too. So every bar after the decision reaches
+the order exactly once, whichever of the two paths sees it first: the intake sees every bar stored
+before it, the bar consumer every bar after it, and ``last_bar_open_ns`` drops a bar seen twice.
 """
 
 from __future__ import annotations
@@ -19,18 +26,28 @@ from kestrel_execution import store
 from kestrel_execution.progress import OrderChange, StoredOrder
 from kestrel_execution.reports import OrderMeta
 from kestrel_store.timeseries import ensure_partitions_for
+from kestrel_trading.domain import Bar
 from kestrel_trading.paper import WorkingOrder
 
 Advance = Callable[[StoredOrder], OrderChange | None]
+# How one stored bar moves the newly accepted order (a bar handler's `advance` with the bar unbound).
+CatchUp = Callable[[StoredOrder, Bar], OrderChange | None]
+CATCH_UP_MAX_BARS = 1000
 
 
 class ExecutionStore(Protocol):
     async def order_exists(self, client_order_id: str) -> bool: ...
 
     async def store_accepted(
-        self, meta: OrderMeta, working: WorkingOrder, request: OrderRequest, report: ExecutionReport
-    ) -> bool:
-        """Store a NEW order and its report; False (nothing written) when the id is already stored."""
+        self,
+        meta: OrderMeta,
+        working: WorkingOrder,
+        request: OrderRequest,
+        report: ExecutionReport,
+        catch_up: CatchUp | None = None,
+    ) -> list[OrderChange] | None:
+        """Store a NEW order and its report, then apply `catch_up` with every stored bar opening at or
+        after the decision; the changes that made, or None (nothing written) for a stored id."""
         ...
 
     async def store_rejected(
@@ -67,13 +84,37 @@ class PostgresExecutionStore:
         return await store.order_exists(self._pool, client_order_id)
 
     async def store_accepted(
-        self, meta: OrderMeta, working: WorkingOrder, request: OrderRequest, report: ExecutionReport
-    ) -> bool:
+        self,
+        meta: OrderMeta,
+        working: WorkingOrder,
+        request: OrderRequest,
+        report: ExecutionReport,
+        catch_up: CatchUp | None = None,
+    ) -> list[OrderChange] | None:
+        if catch_up is not None:  # fills of a catch-up are days after the decision at most, usually
+            await ensure_partitions_for(self._pool, "trading.fills", [ns_to_datetime(request.ts_event)])
         async with self._pool.acquire() as conn, conn.transaction():
+            await store.lock_market(conn, meta.symbol, meta.timeframe)
             if not await store.insert_accepted(conn, meta, working, request):
-                return False
+                return None
             await store.add_to_outbox(conn, report)
-            return True
+            if catch_up is None:
+                return []
+            bars = await store.bars_since(
+                conn, meta.symbol, meta.timeframe, working.submitted_at_ns, CATCH_UP_MAX_BARS
+            )
+            changes: list[OrderChange] = []
+            [current] = await store.lock_working(conn, meta.symbol, meta.timeframe, lambda _: meta.fee_asset,
+                                                 client_order_id=meta.client_order_id)  # fmt: skip
+            for bar in bars:
+                if current.working.order.status.is_terminal:
+                    break
+                change = catch_up(current, bar)
+                if change is not None:
+                    await self._store_change(conn, current, change)
+                    changes.append(change)
+                    current = StoredOrder(current.order_id, current.meta, change.working, change.sequence)
+            return changes
 
     async def store_rejected(
         self, request: OrderRequest, *, broker: str, timeframe: str, reason: str, text: str,
@@ -105,23 +146,29 @@ class PostgresExecutionStore:
     ) -> list[OrderChange]:
         changes: list[OrderChange] = []
         async with self._pool.acquire() as conn, conn.transaction():
+            if symbol is not None:
+                await store.lock_market(conn, symbol, timeframe)
             for stored in await store.lock_working(conn, symbol, timeframe, fee_asset):
                 change = advance(stored)
                 if change is None:
                     continue
-                await store.save_order(conn, stored, change.working, change.sequence, change.reason_text)
-                fill, report = change.fill, change.report
-                # A fill already stored (it cannot be, with last_bar_open_ns) never moves the position.
-                if (
-                    fill is not None
-                    and report is not None
-                    and await store.insert_fill(conn, stored, fill, report.event_id)
-                ):
-                    await store.apply_fill_to_position(conn, stored.meta.account, fill)
-                if change.report is not None:
-                    await store.add_to_outbox(conn, change.report)
+                await self._store_change(conn, stored, change)
                 changes.append(change)
         return changes
+
+    @staticmethod
+    async def _store_change(conn: asyncpg.Connection, stored: StoredOrder, change: OrderChange) -> None:
+        await store.save_order(conn, stored, change.working, change.sequence, change.reason_text)
+        fill, report = change.fill, change.report
+        # A fill already stored (it cannot be, with last_bar_open_ns) never moves the position.
+        if (
+            fill is not None
+            and report is not None
+            and await store.insert_fill(conn, stored, fill, report.event_id)
+        ):
+            await store.apply_fill_to_position(conn, stored.meta.account, fill)
+        if report is not None:
+            await store.add_to_outbox(conn, report)
 
     async def unpublished(
         self, *, client_order_id: str | None = None, older_than_s: float = 0.0

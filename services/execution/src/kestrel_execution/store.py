@@ -11,7 +11,7 @@ from decimal import Decimal, InvalidOperation
 
 import asyncpg
 
-from kestrel_contracts.events import derived_event_id, is_event_id, ns_to_datetime
+from kestrel_contracts.events import datetime_to_ns, derived_event_id, is_event_id, ns_to_datetime
 from kestrel_contracts.v1.common_pb2 import Side as SidePb
 from kestrel_contracts.v1.execution_report_pb2 import ExecutionReport
 from kestrel_contracts.v1.order_request_pb2 import OrderRequest
@@ -19,7 +19,8 @@ from kestrel_contracts.v1.order_request_pb2 import OrderType as OrderTypePb
 from kestrel_contracts.v1.order_request_pb2 import TimeInForce as TimeInForcePb
 from kestrel_execution.progress import StoredOrder
 from kestrel_execution.reports import OrderMeta
-from kestrel_trading.domain import Fill, Side
+from kestrel_store.timeseries import timeframe_to_interval
+from kestrel_trading.domain import Bar, Fill, Side
 from kestrel_trading.orders import Order, OrderStatus, OrderType, TimeInForce
 from kestrel_trading.paper import WorkingOrder
 from kestrel_trading.portfolio import Position
@@ -110,6 +111,7 @@ SELECT order_id, client_order_id, account, strategy_id, symbol, venue, timeframe
        request_event_id, signal_event_id
 FROM trading.orders
 WHERE ($1::text IS NULL OR (symbol = $1 AND timeframe = $2)) AND status IN ('NEW', 'PARTIALLY_FILLED')
+    AND ($3::text IS NULL OR client_order_id = $3)
 ORDER BY created_at, client_order_id
 FOR UPDATE
 """
@@ -148,12 +150,51 @@ def _stored(row: asyncpg.Record, fee_asset: str) -> StoredOrder:
 
 
 async def lock_working(
-    conn: asyncpg.Connection, symbol: str | None, timeframe: str, fee_asset: Callable[[str], str]
+    conn: asyncpg.Connection,
+    symbol: str | None,
+    timeframe: str,
+    fee_asset: Callable[[str], str],
+    *,
+    client_order_id: str | None = None,
 ) -> list[StoredOrder]:
-    """The open orders of (symbol, timeframe) — of every symbol when None — oldest first, locked
-    until the transaction ends."""
-    rows = await conn.fetch(_WORKING, symbol, timeframe)
+    """The open orders of (symbol, timeframe) — of every symbol when None; only `client_order_id`
+    when given — oldest first, locked until the transaction ends."""
+    rows = await conn.fetch(_WORKING, symbol, timeframe, client_order_id)
     return [_stored(row, fee_asset(row["symbol"])) for row in rows]
+
+
+async def lock_market(conn: asyncpg.Connection, symbol: str, timeframe: str) -> None:
+    """Serialize the bar consumer and order intake of one (symbol, timeframe) until the transaction
+    ends (see `kestrel_execution.repository`: each bar reaches each order once)."""
+    await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", f"bars:{symbol}:{timeframe}")
+
+
+_BARS_SINCE = """
+SELECT ts, ts + $3::text::interval AS ts_close, open, high, low, close, volume
+FROM market.bars WHERE symbol = $1 AND timeframe = $2 AND ts >= $4
+ORDER BY ts LIMIT $5
+"""
+
+
+async def bars_since(
+    conn: asyncpg.Connection, symbol: str, timeframe: str, since_ns: int, limit: int
+) -> list[Bar]:
+    """Stored (closed) bars opening at or after `since_ns`, oldest first, as the fill model takes them."""
+    rows = await conn.fetch(
+        _BARS_SINCE, symbol, timeframe, timeframe_to_interval(timeframe), ns_to_datetime(since_ns), limit
+    )
+    return [
+        Bar(
+            ts_open_ns=datetime_to_ns(r["ts"]),
+            ts_close_ns=datetime_to_ns(r["ts_close"]),
+            open=r["open"],
+            high=r["high"],
+            low=r["low"],
+            close=r["close"],
+            volume=r["volume"],
+        )
+        for r in rows
+    ]
 
 
 async def save_order(

@@ -11,8 +11,8 @@ from kestrel_contracts.v1.execution_report_pb2 import ExecutionReport
 from kestrel_contracts.v1.order_request_pb2 import OrderRequest
 from kestrel_execution.progress import OrderChange, StoredOrder
 from kestrel_execution.reports import OrderMeta
-from kestrel_execution.repository import Advance
-from kestrel_trading.domain import Fill
+from kestrel_execution.repository import Advance, CatchUp
+from kestrel_trading.domain import Bar, Fill
 from kestrel_trading.paper import WorkingOrder
 from kestrel_trading.portfolio import Position
 
@@ -26,7 +26,7 @@ class RejectedRow:
 
 @dataclass(slots=True)
 class InMemoryExecutionStore:
-    """trading.orders / fills / positions and the outbox as dicts; `fail_next_apply` simulates a crash."""
+    """trading.orders / fills / positions, the outbox and market.bars as dicts and lists."""
 
     orders: dict[str, StoredOrder] = field(default_factory=dict)
     rejected: dict[str, RejectedRow] = field(default_factory=dict)
@@ -34,18 +34,34 @@ class InMemoryExecutionStore:
     positions: dict[tuple[str, str], Position] = field(default_factory=dict)
     outbox: dict[tuple[str, int], ExecutionReport] = field(default_factory=dict)
     published: set[tuple[str, int]] = field(default_factory=set)
+    # market.bars as the intake's catch-up reads them: closed bars by (symbol, timeframe).
+    bars: dict[tuple[str, str], list[Bar]] = field(default_factory=dict)
 
     async def order_exists(self, client_order_id: str) -> bool:
         return client_order_id in self.orders or client_order_id in self.rejected
 
     async def store_accepted(
-        self, meta: OrderMeta, working: WorkingOrder, request: OrderRequest, report: ExecutionReport
-    ) -> bool:
+        self,
+        meta: OrderMeta,
+        working: WorkingOrder,
+        request: OrderRequest,
+        report: ExecutionReport,
+        catch_up: CatchUp | None = None,
+    ) -> list[OrderChange] | None:
         if await self.order_exists(meta.client_order_id):
-            return False
+            return None
         self.orders[meta.client_order_id] = StoredOrder(meta.client_order_id, meta, working, 1)
         self._add(report)
-        return True
+        if catch_up is None:
+            return []
+        changes: list[OrderChange] = []
+        stored_bars = self.bars.get((meta.symbol, meta.timeframe), [])
+        for bar in sorted(stored_bars, key=lambda b: b.ts_open_ns):
+            current = self.orders[meta.client_order_id]
+            if bar.ts_open_ns < working.submitted_at_ns or current.working.order.status.is_terminal:
+                continue
+            changes += self._apply_changes([change] if (change := catch_up(current, bar)) else [])
+        return changes
 
     async def store_rejected(
         self, request: OrderRequest, *, broker: str, timeframe: str, reason: str, text: str,
@@ -74,7 +90,9 @@ class InMemoryExecutionStore:
             if (symbol is None or (s.meta.symbol, s.meta.timeframe) == (symbol, timeframe))
             and not s.working.order.status.is_terminal
         ]
-        changes = [change for s in working if (change := advance(s)) is not None]
+        return self._apply_changes([change for s in working if (change := advance(s)) is not None])
+
+    def _apply_changes(self, changes: list[OrderChange]) -> list[OrderChange]:
         for change in changes:  # all or nothing, like the transaction: advance ran for every order first
             stored = change.stored
             self.orders[stored.meta.client_order_id] = StoredOrder(

@@ -17,7 +17,8 @@ from collections import deque
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from kestrel_trading.domain import Fill
+from kestrel_risk.working import WorkingOrder, WorkingOrders
+from kestrel_trading.domain import Fill, Side
 from kestrel_trading.portfolio import Portfolio
 from kestrel_trading.risk import RiskState
 
@@ -37,6 +38,7 @@ class _Snapshot:
     equity_peak: Decimal
     realized_by_day: dict[int, Decimal]
     order_times: tuple[int, ...]
+    working: WorkingOrders
 
 
 @dataclass
@@ -48,6 +50,7 @@ class RiskBook:
     realized_by_day: dict[int, Decimal] = field(default_factory=dict)
     # Market times of approved orders; only the last minute (of market time) matters.
     order_times: deque[int] = field(default_factory=deque)
+    working: WorkingOrders = field(default_factory=WorkingOrders)
 
     def __post_init__(self) -> None:
         self.portfolio = Portfolio(cash=self.initial_cash)
@@ -57,9 +60,29 @@ class RiskBook:
         held = self.portfolio.positions.get(symbol)
         return held.quantity if held is not None else Decimal(0)
 
+    def projected_position(self, symbol: str) -> Decimal:
+        """The position once every working order of the symbol has filled."""
+        return (
+            self.position(symbol)
+            + self.working.pending(symbol, Side.BUY)
+            - self.working.pending(symbol, Side.SELL)
+        )
+
+    def sellable(self, symbol: str) -> Decimal:
+        """What a new sell may still sell: the long held less what working sells already sell."""
+        return self.position(symbol) - self.working.pending(symbol, Side.SELL)
+
     @property
     def cash(self) -> Decimal:
         return self.portfolio.cash
+
+    def available_cash(self) -> Decimal:
+        """Cash no working buy has reserved."""
+        return self.portfolio.cash - self.working.reserved_cash()
+
+    def add_working(self, order: WorkingOrder) -> None:
+        self.working.add(order)
+        self.marks.setdefault(order.symbol, order.price)  # a projected position always has a mark
 
     def knows_fill(self, fill_id: str) -> bool:
         return fill_id in self.portfolio.fill_ids
@@ -94,7 +117,7 @@ class RiskBook:
 
     def state(self, now_ns: int, kill_switch: bool) -> RiskState:
         return RiskState(
-            positions={s: p.quantity for s, p in self.portfolio.positions.items()},
+            positions=self._projected_positions(),
             marks=dict(self.marks),
             equity=self.equity(),
             equity_peak=self.equity_peak,
@@ -104,6 +127,12 @@ class RiskBook:
             kill_switch=kill_switch,
         )
 
+    def _projected_positions(self) -> dict[str, Decimal]:
+        positions = {s: p.quantity for s, p in self.portfolio.positions.items()}
+        for symbol, net in self.working.net_by_symbol().items():
+            positions[symbol] = positions.get(symbol, Decimal(0)) + net
+        return positions
+
     def snapshot(self) -> _Snapshot:
         """Everything a batch of decisions may change, to undo them if the batch is not stored."""
         return _Snapshot(
@@ -112,9 +141,11 @@ class RiskBook:
             self.equity_peak,
             dict(self.realized_by_day),
             tuple(self.order_times),
+            self.working.copy(),
         )
 
     def restore(self, saved: _Snapshot) -> None:
         self.portfolio, self.equity_peak = saved.portfolio, saved.equity_peak
         self.marks, self.realized_by_day = dict(saved.marks), dict(saved.realized_by_day)
         self.order_times = deque(saved.order_times)
+        self.working = saved.working.copy()

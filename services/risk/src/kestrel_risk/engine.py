@@ -26,6 +26,7 @@ from kestrel_contracts.v1.signal_pb2 import SIGNAL_ACTION_BUY, SIGNAL_ACTION_SEL
 from kestrel_risk.book import RiskBook
 from kestrel_risk.judgement import Judgement, signal_client_order_id
 from kestrel_risk.sizing import SizingError, SizingPolicy, order_for_signal
+from kestrel_risk.working import WorkingOrder
 from kestrel_trading.catalog import InstrumentCatalog
 from kestrel_trading.domain import Side
 from kestrel_trading.instruments import Instrument
@@ -133,12 +134,17 @@ class RiskEngine:
             target = self._sizing.target(self.book.equity(), price, signal.volatility, instrument)
         except SizingError as exc:
             raise InvalidRequestError(f"cannot size the signal: {exc}") from None
+        # Working orders count: a BUY tops up what they will hold, a SELL sells what none already sells.
+        selling_long = side is Side.SELL and not self._allow_short
+        position = (
+            self.book.sellable(signal.symbol) if selling_long else self.book.projected_position(signal.symbol)
+        )
         qty = order_for_signal(
             side,
             target,
-            self.book.position(signal.symbol),
+            position,
             allow_short=self._allow_short,
-            cash=self.book.cash,
+            cash=self.book.available_cash(),
             price=price,
             instrument=instrument,
         )
@@ -229,6 +235,9 @@ class RiskEngine:
         text = "approved" if not failed else "; ".join(f"{c.name}: {c.detail}" for c in failed)
         if not reasons:
             self.book.record_order(base.ts_event)
+            self.book.add_working(
+                WorkingOrder(base.client_order_id, base.symbol, order.side, order.quantity, order.price)
+            )
         return replace(
             base,
             side=order.side,
@@ -240,13 +249,13 @@ class RiskEngine:
         )
 
     def _funds_check(self, order: _Order, symbol: str) -> RiskCheck:
-        """Spot: a buy must be paid from cash, a sell must come out of the long held."""
+        """Spot: a buy is paid from unreserved cash, a sell comes out of the long no sell already sells."""
         if order.side is Side.BUY:
-            need, have = order.quantity * order.price, self.book.cash
+            need, have = order.quantity * order.price, self.book.available_cash()
             return RiskCheck(
                 "insufficient_funds", need <= have, str(have), str(need), f"cash {have}, cost {need}"
             )
-        held = self.book.position(symbol)
+        held = self.book.sellable(symbol)
         ok = order.quantity <= held
         return RiskCheck("insufficient_funds", ok, str(held), str(order.quantity), f"holding {held}")
 

@@ -23,7 +23,7 @@ from kestrel_contracts.decimals import from_wire
 from kestrel_contracts.events import derived_event_id, now_ns
 from kestrel_contracts.registry import Channel, channel
 from kestrel_contracts.v1.audit_event_pb2 import AUDIT_SEVERITY_CRITICAL, AUDIT_SEVERITY_INFO, AuditEvent
-from kestrel_contracts.v1.execution_report_pb2 import ExecutionReport
+from kestrel_contracts.v1.execution_report_pb2 import ExecutionReport, OrderStatus
 from kestrel_contracts.v1.operator_command_pb2 import OperatorCommand
 from kestrel_contracts.v1.order_request_pb2 import OrderRequest
 from kestrel_contracts.v1.signal_pb2 import SIGNAL_ACTION_HOLD, Signal, SignalAction
@@ -246,8 +246,24 @@ class ReportsHandler:
         for fill in fills:
             if self._engine.book.apply_fill(fill):
                 metrics.FILLS_APPLIED.labels("report").inc()
+        self._engine.book.working.on_report(report.client_order_id, _status(report), _cumulative(report))
         if fills:
             metrics.EQUITY.set(float(self._engine.book.equity()))
+
+
+def _status(report: ExecutionReport) -> str:
+    """FILLED, CANCELED, ...: the OrderStatus name without its prefix ("" when unknown)."""
+    try:
+        return OrderStatus.Name(report.status).removeprefix("ORDER_STATUS_")
+    except ValueError:
+        return ""
+
+
+def _cumulative(report: ExecutionReport) -> Decimal | None:
+    try:
+        return from_wire(report.cumulative_quantity) if report.cumulative_quantity else None
+    except (ValueError, InvalidOperation):
+        return None  # the fills still applied; the order stays working until a terminal report
 
 
 def _fill(report: ExecutionReport, index: int) -> Fill:

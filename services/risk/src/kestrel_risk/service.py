@@ -92,11 +92,13 @@ async def _retrying(what: str, attempt: Callable[[], Awaitable[T]], stop: asynci
 
 
 async def rebuild(engine: RiskEngine, store: PostgresRiskStore) -> int:
-    """Apply every stored fill of the account; returns how many were new to the book."""
+    """Apply every stored fill of the account and reload its working orders; returns fills new to the book."""
     applied = 0
     for fill in await store.fills(engine.account):
         if engine.book.apply_fill(fill):
             applied += 1
+    for order in await store.working_orders(engine.account):
+        engine.book.add_working(order)
     metrics.FILLS_APPLIED.labels("store").inc(applied)
     metrics.EQUITY.set(float(engine.book.equity()))
     return applied

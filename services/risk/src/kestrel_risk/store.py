@@ -19,6 +19,7 @@ from kestrel_contracts.events import datetime_to_ns, is_event_id, ns_to_datetime
 from kestrel_contracts.v1.signal_pb2 import Signal as SignalProto
 from kestrel_contracts.v1.signal_pb2 import SignalAction
 from kestrel_risk.judgement import Judgement, order_event_id, origin_name
+from kestrel_risk.working import WorkingOrder
 from kestrel_trading.domain import Fill, Liquidity, Side
 
 _INSERT_SIGNAL = """
@@ -42,6 +43,16 @@ SELECT f.trade_id, coalesce(o.client_order_id, '') AS client_order_id, f.symbol,
 FROM trading.fills f LEFT JOIN trading.orders o ON o.order_id = f.order_id
 WHERE f.account = $1
 ORDER BY f.ts, f.recorded_at, f.trade_id
+"""
+
+# Approved orders execution has not finished: no order row yet (still in the stream) or still open.
+_WORKING = """
+SELECT d.client_order_id, d.symbol, d.side, d.quantity, d.reference_price,
+    coalesce(o.filled_quantity, 0) AS filled
+FROM trading.risk_decisions d LEFT JOIN trading.orders o ON o.client_order_id = d.client_order_id
+WHERE d.account = $1 AND d.outcome = 'APPROVED'
+    AND (o.status IS NULL OR o.status IN ('NEW', 'PARTIALLY_FILLED'))
+ORDER BY d.ts
 """
 
 
@@ -167,4 +178,18 @@ class PostgresRiskStore:
                 liquidity=Liquidity.MAKER if r["liquidity"] == "MAKER" else Liquidity.TAKER,
             )
             for r in await self._pool.fetch(_FILLS, account)
+        ]
+
+    async def working_orders(self, account: str) -> list[WorkingOrder]:
+        """The account's approved orders that have not reached a terminal state (rebuilt on start)."""
+        return [
+            WorkingOrder(
+                client_order_id=r["client_order_id"],
+                symbol=r["symbol"],
+                side=Side.BUY if r["side"] == "BUY" else Side.SELL,
+                quantity=r["quantity"],
+                price=r["reference_price"],
+                filled=r["filled"],
+            )
+            for r in await self._pool.fetch(_WORKING, account)
         ]
