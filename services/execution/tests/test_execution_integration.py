@@ -88,6 +88,7 @@ async def harness(
         consumer_group=f"execution-{unique}",
         bars_consumer_group=f"execution-paper-{unique}",
         outbox_sweep_interval_s=1.0,
+        paper_slippage_bps=Decimal(0),  # fill prices below are the bar opens themselves
     )
     kafka = KafkaBus(kafka_bootstrap, client_id=f"test-{unique}")
     streams = RedisStreamBus(redis_url)

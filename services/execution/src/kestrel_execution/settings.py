@@ -30,7 +30,7 @@ class ExecutionSettings(ServiceSettings):
     # How long `order:idem:{client_order_id}` lives in Redis (the fast path; PostgreSQL is the truth).
     idempotency_ttl_s: int = 7 * 24 * 3600
     # Paper broker (kestrel_trading.paper.PaperConfig).
-    paper_slippage_bps: Decimal = Decimal(0)
+    paper_slippage_bps: Decimal = Decimal(5)  # fills no better than reality: pay the spread
     paper_taker_fee_bps: Decimal = Decimal(10)
     paper_maker_fee_bps: Decimal = Decimal(10)
     paper_max_volume_share: Decimal | None = None
