@@ -13,6 +13,7 @@ from kestrel_contracts.registry import (
     Transport,
     all_channels_with_dlq,
     channel,
+    consumer_group,
 )
 from kestrel_contracts.v1.bar_pb2 import Bar
 from kestrel_contracts.v1.dead_letter_pb2 import DeadLetter
@@ -141,5 +142,8 @@ def test_a_namespace_prefixes_every_channel_and_its_dlq(monkeypatch: pytest.Monk
     assert channel("market.bars").dlq.name == "run42.market.bars.dlq"
     names = [c.name for c in all_channels_with_dlq()]
     assert names and all(name.startswith("run42.") for name in names)
+    assert consumer_group("features") == "run42.features"  # Kafka groups are per broker, not per topic
+    assert consumer_group("run42.features") == "run42.features"
     monkeypatch.delenv("KESTREL_CHANNEL_NAMESPACE")
     assert channel("market.bars").name == "market.bars"
+    assert consumer_group("features") == "features"

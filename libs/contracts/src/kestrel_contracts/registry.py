@@ -215,6 +215,13 @@ def _in_namespace(registered: Channel) -> Channel:
     return replace(registered, name=f"{ns}.{registered.name}") if ns else registered
 
 
+def consumer_group(group: str) -> str:
+    """A Kafka consumer group id in the current namespace (`ns.features`): groups are global to a
+    broker, so two deployments sharing one must not join each other's groups."""
+    ns = namespace()
+    return f"{ns}.{group}" if ns and not group.startswith(f"{ns}.") else group
+
+
 def channel(name: str) -> Channel:
     """The channel called `name` (in the current namespace); `<name>.dlq` gives its dead-letter channel."""
     found = CHANNELS.get(name)

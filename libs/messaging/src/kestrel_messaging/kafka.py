@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.errors import CommitFailedError
 
-from kestrel_contracts.registry import Channel, Transport
+from kestrel_contracts.registry import Channel, Transport, consumer_group
 from kestrel_messaging import admin
 from kestrel_messaging.envelope import ConsumerOptions
 from kestrel_messaging.kafka_producer import AsyncProducer
@@ -100,7 +100,7 @@ class KafkaSubscription(SubscriptionBase):
         return AIOKafkaConsumer(
             self._channel.name,
             bootstrap_servers=self._bus.bootstrap,
-            group_id=self._group,
+            group_id=consumer_group(self._group),
             client_id=self._consumer_name,
             enable_auto_commit=False,
             auto_offset_reset="earliest" if self._options.start_from_beginning else "latest",

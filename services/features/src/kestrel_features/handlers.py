@@ -111,8 +111,10 @@ class FeaturesHandler:
                 series[bar.symbol] = await self._series_for(bar)
         advanced, emitted = await self._compute(bars, series)
         vectors = await self._store_offline(emitted)
-        if len(vectors) == 1:
-            await self._bus.publish(self._vectors, vectors[0])  # in the bar's trace
+        if len(deliveries) == 1 and len(vectors) == 1:
+            # One bar: this runs inside that bar's process span, so the vector joins its trace. A
+            # batch runs in a span of its own (linked to the bars), so it names each vector's parent.
+            await self._bus.publish(self._vectors, vectors[0])
         elif vectors:
             # Each vector in its bar's trace, as one bar at a time would publish it.
             traces = {d.message.event_id: d.headers for d in deliveries if isinstance(d.message, Bar)}

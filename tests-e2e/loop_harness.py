@@ -1,0 +1,463 @@
+"""The rig of tests-e2e/test_trading_loop.py: the five services as processes, the paced replay,
+the SIGKILL of execution, the kill switch through the gateway, and the snapshot the checks read."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import time
+from collections import Counter
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import asyncpg
+import redis.asyncio as aioredis
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from redis.exceptions import ResponseError
+
+from kestrel_cli.demo_loop import SETTLE_S, counts, expected_vector_count
+from kestrel_cli.supervisor import ServiceSpec, Supervisor
+from kestrel_contracts.registry import DLQ_SUFFIX, Transport, all_channels_with_dlq, channel
+from kestrel_featurelib import default_feature_set
+from kestrel_inference.testing import register_tiny_model
+from kestrel_ingestion.domain import RawBar, UnreadableRow
+from kestrel_ingestion.pipeline import IngestionPipeline
+from kestrel_ingestion.sources.merged import sample_source
+from kestrel_trading.domain import Bar
+from kestrel_trading.paper import PaperConfig
+
+SAMPLES = ("sp500", "nasdaq")  # the reference symbol first
+REFERENCE = "SP500"
+BARS_PER_SYMBOL = 650  # the 498-bar feature warm-up plus 153 bars that trade
+WARMUP = default_feature_set(REFERENCE).warmup
+FAST_STEPS = 20  # post-warm-up instants replayed at once with the warm-up, as `kestrel demo` does
+KILL_FROM_STEP = 30  # post-warm-up instant from which execution is killed with orders in flight
+LAST_KILL_STEP = 60  # where it is killed anyway (right after the bars are published) if not before
+ENGAGE_AFTER_STEP = 105  # the kill switch is engaged after the first instant from here that
+LAST_ENGAGE_STEP = 125  # leaves an order working (or here at the latest)
+INITIAL_CASH = Decimal(100_000)
+SLIPPAGE_BPS, FEE_BPS = Decimal(5), Decimal(10)
+PAPER = PaperConfig(slippage_bps=SLIPPAGE_BPS, taker_fee_bps=FEE_BPS, maker_fee_bps=FEE_BPS)
+# The tiny model's P(up) follows the sign of its first feature; roc_10 changes sign every few bars
+# on these samples, so the signals turn between BUY and SELL often (P(up) is about 0.43..0.62).
+FIRST_FEATURE = "roc_10"
+BUY_THRESHOLD, SELL_THRESHOLD = "0.5", "0.495"
+MODEL_SEED = 7
+ACCOUNT = "paper"
+WORKING = ("NEW", "PARTIALLY_FILLED")
+STEP_TIMEOUT_S = 120.0  # one instant through the loop; generous for the restart after the kill
+WHOLE_RUN_TIMEOUT_S = 780.0
+
+_PROGRESS = """
+SELECT (SELECT count(*) FROM trading.signals) AS signals,
+       (SELECT count(*) FROM trading.risk_decisions WHERE outcome = 'APPROVED') AS approved,
+       (SELECT count(*) FROM trading.orders) AS orders,
+       (SELECT count(*) FROM trading.orders WHERE status IN ('NEW', 'PARTIALLY_FILLED')) AS working,
+       (SELECT count(*) FROM trading.orders WHERE status IN ('NEW', 'PARTIALLY_FILLED')
+           AND symbol = ANY($1::text[]) AND submitted_at_ns <= $2) AS due,
+       (SELECT count(*) FROM trading.fills) AS fills,
+       (SELECT count(*) FROM trading.execution_report_outbox WHERE published_at IS NULL) AS unpublished
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass(frozen=True, slots=True)
+class Progress:
+    signals: int
+    approved: int
+    orders: int
+    working: int
+    due: int  # working orders that a bar already published should have traded
+    fills: int
+    unpublished: int
+
+
+@dataclass(slots=True)
+class ListSource:
+    """Some of the merged samples' bars, as an ingestion BarSource (one replay chunk)."""
+
+    name: str
+    items: Sequence[RawBar]
+
+    async def bars(self) -> AsyncIterator[RawBar | UnreadableRow]:
+        for bar in self.items:
+            yield bar
+
+
+@dataclass(slots=True)
+class Crash:
+    step: int = -1
+    in_flight: int = 0  # order entries execution had read and not acknowledged when it died
+    restarted_in_s: float = 0.0
+
+
+@dataclass(slots=True)
+class KillSwitchRun:
+    step: int = -1
+    last_close_ns: int = 0  # the close of the last bar decided before the switch
+    orders_before: int = 0
+    stream_length_before: int = 0
+    working_before: set[str] = field(default_factory=set)
+    response: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class Snapshot:
+    """What the loop left behind, read once after it settled."""
+
+    bars: list[asyncpg.Record]
+    vectors: list[asyncpg.Record]
+    signals: list[asyncpg.Record]
+    decisions: list[asyncpg.Record]
+    orders: list[asyncpg.Record]
+    fills: list[asyncpg.Record]
+    positions: list[asyncpg.Record]
+    portfolio: dict[str, Any]
+    stream_length: int
+    dead_letters: dict[str, int]
+    expected_vectors: int
+    demo_counts: str
+
+
+def replay_steps() -> tuple[list[RawBar], list[list[RawBar]]]:
+    """The warm-up bars (replayed at once) and the later instants (replayed one by one)."""
+    source = sample_source(SAMPLES, last=BARS_PER_SYMBOL)
+    bars = [item for item in source.items() if isinstance(item, RawBar)]
+    seen: Counter[str] = Counter()
+    warmup: list[RawBar] = []
+    steps: dict[int, list[RawBar]] = {}
+    for bar in bars:
+        # A symbol's first vector comes with its WARMUP-th bar: everything before is warm-up.
+        if seen[bar.symbol] < WARMUP - 1 and not steps:
+            warmup.append(bar)
+        else:
+            steps.setdefault(bar.ts_open, []).append(bar)
+        seen[bar.symbol] += 1
+    return warmup, [steps[ts] for ts in sorted(steps)]
+
+
+def log_excerpt(path: Path, problems: int = 12, last: int = 4, width: int = 700) -> str:
+    try:
+        lines = path.read_text(errors="replace").splitlines()
+    except OSError:
+        return "(no log)"
+    quiet = ('"level": "info"', '"level": "debug"')
+    picked = [line for line in lines if not any(q in line for q in quiet)][-problems:]
+    picked += ["...", *lines[-last:]] if lines else []
+    return "\n".join(line if len(line) <= width else line[:width] + " ..." for line in picked)
+
+
+def expected_signals(published: Counter[str]) -> int:
+    return sum(max(0, n - WARMUP + 1) for n in published.values())
+
+
+def domain_bar(bar: RawBar) -> Bar:
+    return Bar(bar.ts_open, bar.ts_close, bar.open, bar.high, bar.low, bar.close, bar.volume)
+
+
+class TradingLoop:
+    """The services, the replay and the waits of one run."""
+
+    def __init__(
+        self,
+        services: Supervisor,
+        pool: asyncpg.Pool,
+        redis: aioredis.Redis,
+        pipeline: IngestionPipeline,
+        orders_group: str,
+        gateway_key: str,
+        kafka_bootstrap: str,
+    ) -> None:
+        self.services, self.pool, self.redis, self.pipeline = services, pool, redis, pipeline
+        self.kafka_bootstrap = kafka_bootstrap
+        self.orders_stream = channel("execution.orders").name
+        self.orders_group = orders_group
+        self.gateway_key = gateway_key
+        self.published: Counter[str] = Counter()
+        self.crash = Crash()
+        self.kill_switch = KillSwitchRun()
+        self.step_seconds: list[float] = []
+
+    def logs(self) -> str:
+        """Each service's warnings, errors and tracebacks, and its last lines: for failure messages."""
+        out = []
+        for name, process in self.services.processes.items():
+            state = "running" if process.running else "stopped"
+            out.append(
+                f"--- {name} ({state}; whole log: {process.log_path}) ---\n{log_excerpt(process.log_path)}"
+            )
+        return "\n".join(out)
+
+    async def progress(self, step: Sequence[RawBar] = ()) -> Progress:
+        latest = max((bar.ts_open for bar in step), default=0)
+        row = await self.pool.fetchrow(_PROGRESS, [bar.symbol for bar in step], latest)
+        return Progress(**{key: int(value) for key, value in row.items()})
+
+    def settled(self, p: Progress) -> bool:
+        """The loop is done with what was published: all signals decided, all approved orders taken
+        by execution, and no order left working that a published bar should have traded."""
+        return p.signals == expected_signals(self.published) and p.orders == p.approved and p.due == 0
+
+    async def publish(self, bars: Sequence[RawBar]) -> None:
+        result = await self.pipeline.run(ListSource("+".join(SAMPLES), bars))
+        assert result.published == len(bars), f"published {result.published} of {len(bars)} bars"
+        self.published.update(bar.symbol for bar in bars)
+
+    def assert_running(self, what: str) -> None:
+        dead = [name for name, p in self.services.processes.items() if not p.running]
+        assert not dead, f"{', '.join(dead)} died while {what}\n{self.logs()}"
+
+    async def dead_letters(self) -> dict[str, int]:
+        """Messages on any dead-letter channel of the run (a loop that lost nothing has none)."""
+        found: dict[str, int] = {}
+        topics = []
+        for dlq in all_channels_with_dlq():
+            if not dlq.name.endswith(DLQ_SUFFIX):
+                continue
+            if dlq.transport is Transport.REDIS_STREAM:
+                found[dlq.name] = int(await self.redis.xlen(dlq.name))
+            else:
+                topics.append(TopicPartition(dlq.name, 0))  # dead-letter topics have one partition
+        consumer = AIOKafkaConsumer(bootstrap_servers=self.kafka_bootstrap)
+        await consumer.start()
+        try:
+            ends = await consumer.end_offsets(topics)
+        finally:
+            await consumer.stop()
+        found.update({tp.topic: int(end) for tp, end in ends.items()})
+        return {name: n for name, n in found.items() if n}
+
+    async def wait_settled(
+        self, step: Sequence[RawBar], what: str, timeout_s: float = STEP_TIMEOUT_S
+    ) -> None:
+        deadline = time.monotonic() + timeout_s
+        next_dlq_check = time.monotonic() + 3
+        while True:
+            p = await self.progress(step)
+            if self.settled(p):
+                return
+            self.assert_running(what)
+            if time.monotonic() > next_dlq_check:  # slow: fail fast if something was dead-lettered
+                next_dlq_check = time.monotonic() + 5
+                dead = await self.dead_letters()
+                assert not dead, f"dead letters while {what}: {dead}\n{self.logs()}"
+            if time.monotonic() > deadline:
+                raise AssertionError(
+                    f"the loop did not settle after {what} within {timeout_s:.0f}s: {p}, expected "
+                    f"{expected_signals(self.published)} signals\n{self.logs()}"
+                )
+            await asyncio.sleep(0.02)
+
+    async def in_flight_orders(self) -> int:
+        try:
+            summary = await self.redis.xpending(self.orders_stream, self.orders_group)
+        except ResponseError:  # the group does not exist yet
+            return 0
+        return int(summary["pending"])
+
+    async def step_killing_execution_in_flight(
+        self, index: int, step: Sequence[RawBar], *, last_chance: bool
+    ) -> bool:
+        """Publish the instant; if execution reads order entries for it, SIGKILL it before it
+        acknowledges them (then start it again). True when it was killed. On the `last_chance` it
+        is killed right after the publish whatever it holds (still mid-run: the bar is in flight)."""
+        await self.publish(step)
+        deadline = time.monotonic() + STEP_TIMEOUT_S
+        polls = 0
+        while time.monotonic() < deadline:
+            pending = await self.in_flight_orders()
+            if pending or last_chance:
+                await self.restart_execution(index, pending)
+                await self.wait_settled(step, f"the restart of execution at step {index}")
+                return True
+            polls += 1
+            if polls % 10 == 0:
+                if self.settled(await self.progress(step)):
+                    return False
+                self.assert_running(f"replaying step {index}")
+            await asyncio.sleep(0.001)
+        raise AssertionError(f"step {index} did not settle\n{self.logs()}")
+
+    async def restart_execution(self, index: int, in_flight: int) -> None:
+        execution = self.services["execution"]
+        started = time.monotonic()
+        await execution.kill()
+        self.crash = Crash(index, in_flight)
+        await execution.start()
+        await execution.wait_ready(120)
+        self.crash.restarted_in_s = time.monotonic() - started
+
+    async def engage_kill_switch(self, index: int, last_step: Sequence[RawBar], gateway_url: str) -> None:
+        run = self.kill_switch
+        run.step = index
+        run.last_close_ns = max(bar.ts_close for bar in last_step)
+        run.orders_before = int(await self.pool.fetchval("SELECT count(*) FROM trading.orders"))
+        run.stream_length_before = int(await self.redis.xlen(self.orders_stream))
+        rows = await self.pool.fetch(
+            "SELECT client_order_id FROM trading.orders WHERE status = ANY($1::text[])", list(WORKING)
+        )
+        run.working_before = {row["client_order_id"] for row in rows}
+        async with (
+            aiohttp.ClientSession(headers={"Authorization": f"Bearer {self.gateway_key}"}) as http,
+            http.post(
+                f"{gateway_url}/api/risk/kill-switch",
+                json={"engaged": True, "reason": "e2e: stop trading"},
+            ) as response,
+        ):
+            text = await response.text()
+            assert response.status == 200, f"kill switch: HTTP {response.status} {text}\n{self.logs()}"
+            run.response = await response.json()
+
+    async def replay(
+        self, warmup: Sequence[RawBar], steps: Sequence[Sequence[RawBar]], gateway_url: str
+    ) -> None:
+        """The warm-up and the first FAST_STEPS instants at once, then instant by instant: execution
+        killed on the way, and the kill switch engaged after ENGAGE_AFTER_STEP, at an instant that
+        left orders working (so that the switch has orders to cancel as well as signals to stop)."""
+        await self.publish([*warmup, *(bar for step in steps[:FAST_STEPS] for bar in step)])
+        await self.wait_settled(steps[FAST_STEPS - 1], "the replay of the first instants at once")
+        killed = False
+        for index in range(FAST_STEPS, len(steps)):
+            step, step_started = steps[index], time.monotonic()
+            if not killed and KILL_FROM_STEP <= index <= LAST_KILL_STEP:
+                killed = await self.step_killing_execution_in_flight(
+                    index, step, last_chance=index == LAST_KILL_STEP
+                )
+            else:
+                await self.publish(step)
+                await self.wait_settled(step, f"replaying step {index}")
+            self.step_seconds.append(time.monotonic() - step_started)
+            if (
+                ENGAGE_AFTER_STEP <= index <= LAST_ENGAGE_STEP
+                and self.kill_switch.step < 0
+                and ((await self.progress()).working or index == LAST_ENGAGE_STEP)
+            ):
+                await self.engage_kill_switch(index, step, gateway_url)
+        assert killed and self.crash.step >= 0, "execution was never killed"
+        assert self.kill_switch.step >= 0, "the kill switch was never engaged"
+
+    async def settle(self, timeout_s: float) -> None:
+        """Until every signal is decided, no order is working, every report is published and
+        nothing has moved for SETTLE_S."""
+        expected = await expected_vector_count(self.pool, REFERENCE)
+        deadline = time.monotonic() + timeout_s
+        last, still_since = None, time.monotonic()
+        while time.monotonic() < deadline:
+            now = (await self.progress(), await counts(self.pool, expected))
+            done = now[0].signals == expected and now[0].orders == now[0].approved
+            done = done and now[0].working == 0 and now[0].unpublished == 0
+            if now != last:
+                last, still_since = now, time.monotonic()
+            elif done and time.monotonic() - still_since >= SETTLE_S:
+                return
+            self.assert_running("settling")
+            await asyncio.sleep(0.25)
+        raise AssertionError(f"the loop did not settle within {timeout_s:.0f}s: {last}\n{self.logs()}")
+
+    async def snapshot(self, gateway_url: str) -> Snapshot:
+        fetch = self.pool.fetch
+        async with (
+            aiohttp.ClientSession(headers={"X-API-Key": self.gateway_key}) as http,
+            http.get(f"{gateway_url}/api/portfolio/{ACCOUNT}") as response,
+        ):
+            assert response.status == 200, f"portfolio: HTTP {response.status} {await response.text()}"
+            portfolio: dict[str, Any] = await response.json()
+        expected = await expected_vector_count(self.pool, REFERENCE)
+        return Snapshot(
+            bars=await fetch("SELECT symbol, ts, event_id FROM market.bars"),
+            vectors=await fetch("SELECT symbol, ts, source_event_id FROM features.vectors"),
+            signals=await fetch("SELECT symbol, ts, action FROM trading.signals"),
+            decisions=await fetch(
+                "SELECT client_order_id, ts, symbol, side, outcome, reason, origin"
+                " FROM trading.risk_decisions"
+            ),
+            orders=await fetch(
+                "SELECT order_id, client_order_id, symbol, side, order_type, time_in_force, quantity,"
+                " status, filled_quantity, fees, reason_code, submitted_at_ns, ts_event FROM trading.orders"
+            ),
+            fills=await fetch(
+                "SELECT f.order_id, o.client_order_id, f.trade_id, f.ts, f.symbol, f.side, f.quantity,"
+                " f.price, f.fee, b.ingested_at < o.created_at AS caught_up FROM trading.fills f"
+                " JOIN trading.orders o USING (order_id)"
+                " LEFT JOIN market.bars b"
+                " ON (b.symbol, b.timeframe, b.ts) = (f.symbol, o.timeframe, f.ts)"
+            ),
+            positions=await fetch(
+                "SELECT symbol, quantity FROM trading.positions WHERE account = $1", ACCOUNT
+            ),
+            portfolio=portfolio,
+            stream_length=int(await self.redis.xlen(self.orders_stream)),
+            dead_letters=await self.dead_letters(),
+            expected_vectors=expected,
+            demo_counts=str(await counts(self.pool, expected)),
+        )
+
+
+def register_model(tracking_uri: str, name: str) -> str:
+    """A tiny LightGBM over the live feature set whose first feature is FIRST_FEATURE, alias live."""
+    catalogue = default_feature_set(REFERENCE)
+    names = [FIRST_FEATURE, *(n for n in catalogue.names if n != FIRST_FEATURE)]
+    return register_tiny_model(tracking_uri, name, name, names, catalogue.version, seed=MODEL_SEED)
+
+
+def service_specs(ns: str, model_name: str) -> list[ServiceSpec]:
+    return [
+        ServiceSpec(
+            "features",
+            free_port(),
+            {
+                "KESTREL_TIMEFRAME": "1d",
+                "KESTREL_REFERENCE_SYMBOL": REFERENCE,
+                "KESTREL_VECTOR_KEY_PREFIX": f"{ns}:feat:",
+                "KESTREL_STATE_KEY_PREFIX": f"{ns}:featstate:",
+                "KESTREL_CONSUMER_GROUP": f"{ns}-features",
+            },
+        ),
+        ServiceSpec(
+            "inference",
+            free_port(),
+            {
+                "KESTREL_MODEL_NAME": model_name,
+                "KESTREL_MODEL_ALIAS": "live",
+                "KESTREL_BUY_THRESHOLD": BUY_THRESHOLD,
+                "KESTREL_SELL_THRESHOLD": SELL_THRESHOLD,
+                "KESTREL_CONSUMER_GROUP": f"{ns}-inference",
+            },
+        ),
+        ServiceSpec(
+            "risk",
+            free_port(),
+            {
+                "KESTREL_RISK_ACCOUNT": ACCOUNT,
+                "KESTREL_RISK_INITIAL_CASH": str(INITIAL_CASH),
+                "KESTREL_RISK_SIGNALS_GROUP": f"{ns}-risk-signals",
+                "KESTREL_RISK_REPORTS_GROUP": f"{ns}-risk-reports",
+                "KESTREL_RISK_COMMANDS_GROUP": f"{ns}-risk-commands",
+            },
+        ),
+        ServiceSpec(
+            "execution",
+            free_port(),
+            {
+                "KESTREL_CONSUMER_GROUP": f"{ns}-execution",
+                "KESTREL_BARS_CONSUMER_GROUP": f"{ns}-execution-paper",
+                "KESTREL_COMMANDS_CONSUMER_GROUP": f"{ns}-execution-commands",
+                # A stable name, as a StatefulSet pod would have: the restarted process first
+                # finishes the stream entries its previous life read and never acknowledged.
+                "KESTREL_CONSUMER_NAME": f"{ns}-execution-0",
+                "KESTREL_PAPER_SLIPPAGE_BPS": str(SLIPPAGE_BPS),
+                "KESTREL_PAPER_TAKER_FEE_BPS": str(FEE_BPS),
+                "KESTREL_PAPER_MAKER_FEE_BPS": str(FEE_BPS),
+            },
+        ),
+        ServiceSpec("gateway", free_port(), {"KESTREL_GATEWAY_RATE_LIMIT_PER_MINUTE": "0"}),
+    ]
