@@ -16,3 +16,5 @@ echo "== Ingestion: backfill write throughput"
 $RUN python bench/bench_ingestion.py
 echo "== Features service throughput (all features, one consumer)"
 $RUN python bench/bench_features_service.py
+echo "== Trading loop on the service processes: bar -> order latency, orders/s, prediction cost"
+$RUN python -m bench.bench_trading_loop

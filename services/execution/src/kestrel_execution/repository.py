@@ -33,6 +33,7 @@ Advance = Callable[[StoredOrder], OrderChange | None]
 # How one stored bar moves the newly accepted order (a bar handler's `advance` with the bar unbound).
 CatchUp = Callable[[StoredOrder, Bar], OrderChange | None]
 CATCH_UP_MAX_BARS = 1000
+_DAY_NS = 86_400 * 1_000_000_000
 
 
 class ExecutionStore(Protocol):
@@ -79,6 +80,17 @@ class ExecutionStore(Protocol):
 class PostgresExecutionStore:
     def __init__(self, pool: asyncpg.Pool) -> None:
         self._pool = pool
+        self._fill_days: set[int] = set()  # UTC days whose trading.fills partition is known to exist
+
+    async def _ensure_fill_partitions(self, times_ns: Sequence[int]) -> None:
+        """Partitions are DDL: made outside the transaction, before any fill row needs them; once per
+        day per process (a missing one would only send rows to the DEFAULT partition)."""
+        days = {t // _DAY_NS for t in times_ns} - self._fill_days
+        if days:
+            await ensure_partitions_for(
+                self._pool, "trading.fills", [ns_to_datetime(d * _DAY_NS) for d in days]
+            )
+            self._fill_days |= days
 
     async def order_exists(self, client_order_id: str) -> bool:
         return await store.order_exists(self._pool, client_order_id)
@@ -92,7 +104,7 @@ class PostgresExecutionStore:
         catch_up: CatchUp | None = None,
     ) -> list[OrderChange] | None:
         if catch_up is not None:  # fills of a catch-up are days after the decision at most, usually
-            await ensure_partitions_for(self._pool, "trading.fills", [ns_to_datetime(request.ts_event)])
+            await self._ensure_fill_partitions([request.ts_event])
         async with self._pool.acquire() as conn, conn.transaction():
             await store.lock_market(conn, meta.symbol, meta.timeframe)
             if not await store.insert_accepted(conn, meta, working, request):
@@ -132,8 +144,7 @@ class PostgresExecutionStore:
     async def apply_bar(
         self, symbol: str, timeframe: str, fee_asset: str, fill_times_ns: Sequence[int], advance: Advance
     ) -> list[OrderChange]:
-        # Partitions are DDL: made outside the transaction, before any fill row needs them.
-        await ensure_partitions_for(self._pool, "trading.fills", [ns_to_datetime(t) for t in fill_times_ns])
+        await self._ensure_fill_partitions(fill_times_ns)
         return await self._apply(symbol, timeframe, lambda _: fee_asset, advance)
 
     async def apply_to_all_working(

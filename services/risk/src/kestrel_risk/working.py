@@ -34,10 +34,15 @@ class WorkingOrder:
 
 
 class WorkingOrders:
-    """Working orders by client order id (a copyable value: risk undoes a batch that failed to store)."""
+    """Working orders by client order id, with running totals so a decision costs O(1) however many
+    orders are open (a copyable value: risk undoes a batch that failed to store)."""
 
     def __init__(self, orders: Iterable[WorkingOrder] = ()) -> None:
-        self._orders: dict[str, WorkingOrder] = {o.client_order_id: o for o in orders}
+        self._orders: dict[str, WorkingOrder] = {}
+        self._pending: dict[tuple[str, Side], Decimal] = {}
+        self._reserved = Decimal(0)
+        for order in orders:
+            self.add(order)
 
     def __len__(self) -> int:
         return len(self._orders)
@@ -46,10 +51,15 @@ class WorkingOrders:
         return client_order_id in self._orders
 
     def copy(self) -> WorkingOrders:
-        return WorkingOrders(self._orders.values())
+        twin = WorkingOrders()
+        twin._orders, twin._pending, twin._reserved = dict(self._orders), dict(self._pending), self._reserved
+        return twin
 
     def add(self, order: WorkingOrder) -> None:
-        self._orders.setdefault(order.client_order_id, order)  # a re-decided signal is the same order
+        if order.client_order_id in self._orders:
+            return  # a re-decided signal is the same order
+        self._orders[order.client_order_id] = order
+        self._count(order, +1)
 
     def on_report(self, client_order_id: str, status: str, cumulative: Decimal | None) -> None:
         """Execution's news about an order: terminal drops it, otherwise its filled part is updated."""
@@ -58,22 +68,29 @@ class WorkingOrders:
             return
         if status in TERMINAL_STATUSES:
             del self._orders[client_order_id]
+            self._count(order, -1)
         elif cumulative is not None and cumulative > order.filled:
-            self._orders[client_order_id] = replace(order, filled=cumulative)
+            self._count(order, -1)
+            self._orders[client_order_id] = updated = replace(order, filled=cumulative)
+            self._count(updated, +1)
+
+    def _count(self, order: WorkingOrder, sign: int) -> None:
+        key = (order.symbol, order.side)
+        self._pending[key] = self._pending.get(key, Decimal(0)) + sign * order.remaining
+        if order.side is Side.BUY:
+            self._reserved += sign * order.remaining * order.price
 
     def pending(self, symbol: str, side: Side) -> Decimal:
-        return sum(
-            (o.remaining for o in self._orders.values() if o.symbol == symbol and o.side is side),
-            Decimal(0),
-        )
+        return self._pending.get((symbol, side), Decimal(0))
 
     def reserved_cash(self) -> Decimal:
         """Quote the pending buys will spend (at the price they were approved at, before fees)."""
-        return sum((o.remaining * o.price for o in self._orders.values() if o.side is Side.BUY), Decimal(0))
+        return self._reserved
 
     def net_by_symbol(self) -> Mapping[str, Decimal]:
         """Signed remaining quantity per symbol: what the positions become if every order fills."""
         net: dict[str, Decimal] = {}
-        for o in self._orders.values():
-            net[o.symbol] = net.get(o.symbol, Decimal(0)) + o.remaining * o.side.sign
+        for (symbol, side), qty in self._pending.items():
+            if qty:
+                net[symbol] = net.get(symbol, Decimal(0)) + qty * side.sign
         return net
