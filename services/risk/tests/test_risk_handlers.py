@@ -147,6 +147,17 @@ async def test_fills_from_reports_are_applied_once_and_move_the_next_decision(ri
     assert order.quantity == "40"  # up to the 100-unit target
 
 
+async def test_the_same_venue_trade_id_in_two_orders_is_two_fills(rig: Rig) -> None:
+    """Venue trade ids repeat across symbols and orders: a fill is known by its order and trade id."""
+    first = fill_report(quantity="10", fill_id="o1:1")
+    second = fill_report(quantity="5", fill_id="o2:1")
+    second.fills[0].fill_id = first.fills[0].fill_id = "trade-7"
+    await rig.reports(delivery(first, "execution.reports"))
+    await rig.reports(delivery(second, "execution.reports"))
+    await rig.reports(delivery(second, "execution.reports"))  # redelivered: still once
+    assert rig.engine.book.position("BTC/USDT") == 15
+
+
 async def test_a_fill_without_an_id_is_dead_lettered(rig: Rig) -> None:
     with pytest.raises(PermanentError, match="fill_id"):
         await rig.reports(delivery(fill_report(fill_id=""), "execution.reports"))

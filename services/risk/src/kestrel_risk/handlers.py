@@ -33,6 +33,7 @@ from kestrel_risk import metrics
 from kestrel_risk.engine import RiskEngine
 from kestrel_risk.judgement import Judgement, origin_name, to_audit, to_decision, to_manual_order, to_order
 from kestrel_risk.store import RiskStore
+from kestrel_store.fills import fill_key
 from kestrel_trading.domain import Fill, Liquidity, Side
 
 _log = get_logger("kestrel.risk.handler")
@@ -273,7 +274,7 @@ def _fill(report: ExecutionReport, index: int) -> Fill:
         if side is None or not wire.fill_id:
             raise ValueError("a fill needs the report's side and its own fill_id")
         return Fill(
-            fill_id=wire.fill_id,
+            fill_id=fill_key(report.client_order_id, wire.fill_id),
             client_order_id=report.client_order_id,
             symbol=report.symbol,
             side=side,

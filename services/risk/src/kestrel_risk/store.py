@@ -15,12 +15,13 @@ from typing import Protocol
 import asyncpg
 
 from kestrel_contracts.decimals import from_wire_optional
-from kestrel_contracts.events import datetime_to_ns, is_event_id, ns_to_datetime
+from kestrel_contracts.events import is_event_id, ns_to_datetime
 from kestrel_contracts.v1.signal_pb2 import Signal as SignalProto
 from kestrel_contracts.v1.signal_pb2 import SignalAction
 from kestrel_risk.judgement import Judgement, order_event_id, origin_name
 from kestrel_risk.working import WorkingOrder
-from kestrel_trading.domain import Fill, Liquidity, Side
+from kestrel_store.fills import account_fills
+from kestrel_trading.domain import Fill, Side
 
 _INSERT_SIGNAL = """
 INSERT INTO trading.signals (event_id, ts, symbol, venue, timeframe, strategy_id, model_name,
@@ -35,14 +36,6 @@ INSERT INTO trading.risk_decisions (event_id, ts, client_order_id, signal_event_
     origin, checks, order_event_id)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
 ON CONFLICT DO NOTHING
-"""
-
-_FILLS = """
-SELECT f.trade_id, coalesce(o.client_order_id, '') AS client_order_id, f.symbol, f.side, f.price,
-    f.quantity, f.fee, f.ts, f.liquidity
-FROM trading.fills f LEFT JOIN trading.orders o ON o.order_id = f.order_id
-WHERE f.account = $1
-ORDER BY f.ts, f.recorded_at, f.trade_id
 """
 
 # Approved orders execution has not finished: no order row yet (still in the stream) or still open.
@@ -165,20 +158,7 @@ class PostgresRiskStore:
 
     async def fills(self, account: str) -> list[Fill]:
         """Every fill of the account, in market-time order (what a restart rebuilds positions from)."""
-        return [
-            Fill(
-                fill_id=r["trade_id"],
-                client_order_id=r["client_order_id"],
-                symbol=r["symbol"],
-                side=Side.BUY if r["side"] == "BUY" else Side.SELL,
-                price=r["price"],
-                quantity=r["quantity"],
-                fee=r["fee"],
-                ts_ns=datetime_to_ns(r["ts"]),
-                liquidity=Liquidity.MAKER if r["liquidity"] == "MAKER" else Liquidity.TAKER,
-            )
-            for r in await self._pool.fetch(_FILLS, account)
-        ]
+        return await account_fills(self._pool, account)
 
     async def working_orders(self, account: str) -> list[WorkingOrder]:
         """The account's approved orders that have not reached a terminal state (rebuilt on start)."""

@@ -11,8 +11,9 @@ import asyncpg
 
 from kestrel_contracts.events import datetime_to_ns
 from kestrel_gateway.portfolio_view import PricePoint
+from kestrel_store.fills import account_fills
 from kestrel_store.timeseries import timeframe_to_interval
-from kestrel_trading.domain import Fill, Liquidity, Side
+from kestrel_trading.domain import Fill
 
 __all__ = ["Account", "PortfolioInputs", "load_inputs"]
 
@@ -35,29 +36,6 @@ class PortfolioInputs:
     fills: list[Fill]
     latest_closes: dict[str, Decimal]
     prices: list[PricePoint]
-
-
-async def _fills(db: Db, account: str) -> list[Fill]:
-    rows = await db.fetch(
-        "SELECT f.order_id, f.trade_id, f.ts, f.symbol, f.side, f.quantity, f.price, f.fee, f.liquidity, "
-        "o.client_order_id FROM trading.fills f JOIN trading.orders o USING (order_id) "
-        "WHERE f.account = $1 ORDER BY f.ts, f.trade_id",
-        account,
-    )
-    return [
-        Fill(
-            fill_id=f"{row['order_id']}/{row['trade_id']}",
-            client_order_id=row["client_order_id"],
-            symbol=row["symbol"],
-            side=Side.BUY if row["side"] == "BUY" else Side.SELL,
-            price=row["price"],
-            quantity=row["quantity"],
-            fee=row["fee"],
-            ts_ns=datetime_to_ns(row["ts"]),
-            liquidity=Liquidity.MAKER if row["liquidity"] == "MAKER" else Liquidity.TAKER,
-        )
-        for row in rows
-    ]
 
 
 def _duration(timeframe: str) -> timedelta:
@@ -107,7 +85,7 @@ async def load_inputs(db: Db, account: str) -> PortfolioInputs | None:
     )
     if row is None:
         return None
-    fills = await _fills(db, account)
+    fills = await account_fills(db, account)
     symbols = sorted({fill.symbol for fill in fills})
     closes, prices = await _prices(db, symbols, fills[0].ts_ns) if fills else ({}, [])
     return PortfolioInputs(
