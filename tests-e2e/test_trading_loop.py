@@ -36,7 +36,8 @@ from pathlib import Path
 import asyncpg
 import pytest
 import redis.asyncio as aioredis
-from loop_harness import (
+from loop_harness import KillSwitchRun, Snapshot, TradingLoop
+from loop_setup import (
     BARS_PER_SYMBOL,
     INITIAL_CASH,
     LAST_ENGAGE_STEP,
@@ -44,9 +45,6 @@ from loop_harness import (
     SAMPLES,
     WARMUP,
     WHOLE_RUN_TIMEOUT_S,
-    KillSwitchRun,
-    Snapshot,
-    TradingLoop,
     domain_bar,
     register_model,
     replay_steps,
