@@ -25,9 +25,10 @@ about half the bars BUY and half SELL, and risk limits loose enough to approve t
    the first and last fifth; end to end is accepted orders / (last acceptance - start of publish).
 3. Prediction cost: `kestrel_inference.scoring.score` (what the service runs per vector: check and
    order the features into a one-row frame, the model's `predict`, choose the action) on the model
-   as the service loads it (`MlflowModelSource.load`, an MLflow pyfunc), over the batch features of
-   the samples' last bars, after 20 untimed calls; the pyfunc `predict` alone; for reference the
-   same LightGBM booster loaded with `mlflow.lightgbm` (no pyfunc); and `POST /predict` round trips
+   as the service loads it (`MlflowModelSource.load`: the booster's own predict once it agreed with
+   the pyfunc wrapper), over the batch features of the samples' last bars, after 20 untimed calls;
+   the served `predict` alone; for reference the same LightGBM booster loaded with
+   `mlflow.lightgbm`; and `POST /predict` round trips
    (one at a time, keep-alive) against the running, otherwise idle, inference service.
 
 A 2-core machine shared with other engineers' work: every figure is noisy. The read-back (Kafka
@@ -232,8 +233,8 @@ def report(f: Figures, console: Console) -> None:
         ("  risk: signal -> order request", loop["risk"]),
         ("  execution: request -> accepted", loop["execution"]),
         ("predict: scoring.score() in process", f["score"]),
-        ("  of which the pyfunc model's predict", f["predict"]),
-        ("  same booster without pyfunc (ref.)", f["booster"]),
+        ("  of which the served model's predict", f["predict"]),
+        ("  booster via mlflow.lightgbm (ref.)", f["booster"]),
         ("predict: POST /predict round trip", f["http_predict"]),
     ]
     for name, (p50, p99, n) in latencies:

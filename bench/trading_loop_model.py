@@ -70,7 +70,7 @@ def time_predictor(
     uri: str, version: str, rows: list[dict[str, float]]
 ) -> tuple[dict[str, Any], list[float]]:
     """(p50, p99, n) of `scoring.score` per row on the model as the service loads it, of its
-    `predict` alone, and of the same booster loaded without MLflow's pyfunc wrapper (reference);
+    `predict` alone, and of the same booster loaded with `mlflow.lightgbm` (reference);
     and every row's P(up)."""
     import mlflow  # noqa: PLC0415 - slow imports, only here
 

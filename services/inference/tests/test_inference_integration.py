@@ -11,13 +11,17 @@ import asyncio
 import contextlib
 from collections.abc import Callable
 
+import lightgbm
+import mlflow.pyfunc
+import numpy as np
+import pandas as pd
 import pytest
 
 from kestrel_contracts.registry import channel
 from kestrel_contracts.v1.dead_letter_pb2 import DeadLetter
 from kestrel_contracts.v1.signal_pb2 import Signal
 from kestrel_featurelib import default_feature_set
-from kestrel_inference.model_registry import MLFLOW_CLIENT_DEFAULTS
+from kestrel_inference.model_registry import MLFLOW_CLIENT_DEFAULTS, MlflowModelSource
 from kestrel_inference.service import serve
 from kestrel_inference.settings import InferenceSettings
 from kestrel_inference.testing import feature_vector, register_tiny_model
@@ -114,3 +118,20 @@ async def test_service_scores_rejects_and_follows_the_alias(
             with contextlib.suppress(asyncio.CancelledError):
                 await asyncio.wait_for(task, 30)
         await bus.close()
+
+
+@pytest.mark.integration
+def test_a_registered_lightgbm_model_is_served_by_its_booster_with_the_wrapper_s_answers(
+    mlflow_tracking_uri: str, unique: str
+) -> None:
+    """The fast path: the booster's own predict, and exactly what the pyfunc wrapper predicts."""
+    names = ["roc_10", "logret_1", "rsi_14"]
+    model_name = f"kestrel-direct-{unique}"
+    version = register_tiny_model(
+        mlflow_tracking_uri, model_name, f"kestrel-direct-{unique}", names, "fs-test", seed=3
+    )
+    served = MlflowModelSource(mlflow_tracking_uri).load(model_name, version)
+    assert isinstance(getattr(served.predict, "__self__", None), lightgbm.Booster)
+    wrapper = mlflow.pyfunc.load_model(f"models:/{model_name}/{version}")
+    rows = pd.DataFrame(np.random.default_rng(0).normal(size=(50, 3)), columns=names)
+    assert np.allclose(served.predict(rows), wrapper.predict(rows))
