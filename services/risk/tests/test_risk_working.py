@@ -12,6 +12,7 @@ from kestrel_risk.judgement import Judgement
 from kestrel_risk.testing import T0, make_signal
 from kestrel_risk.working import WorkingOrder, WorkingOrders
 from kestrel_trading.domain import Fill, Side
+from kestrel_trading.orders import OrderStatus
 
 EngineFactory = Callable[..., RiskEngine]
 DAY = 86_400 * 10**9
@@ -39,7 +40,7 @@ def fill(engine: RiskEngine, j: Judgement, quantity: str | None = None) -> None:
             T0,
         )
     )
-    status = "FILLED" if qty == j.quantity else "PARTIALLY_FILLED"
+    status = OrderStatus.FILLED if qty == j.quantity else OrderStatus.PARTIALLY_FILLED
     engine.book.working.on_report(j.client_order_id, status, qty)
 
 
@@ -60,7 +61,9 @@ def test_a_partial_fill_keeps_the_rest_working(make_engine: EngineFactory) -> No
     fill(engine, first, "60")
     assert engine.book.projected_position("BTC/USDT") == 100
     assert decide(engine, day=1).reason == "RISK_REASON_ZERO_QUANTITY"
-    engine.book.working.on_report(first.client_order_id, "CANCELED", Decimal(60))  # the rest expired
+    engine.book.working.on_report(
+        first.client_order_id, OrderStatus.CANCELED, Decimal(60)
+    )  # the rest expired
     topped = decide(engine, day=2)
     assert topped.approved and topped.quantity == 40
 
@@ -68,7 +71,7 @@ def test_a_partial_fill_keeps_the_rest_working(make_engine: EngineFactory) -> No
 def test_a_rejected_or_expired_order_frees_its_capacity(make_engine: EngineFactory) -> None:
     engine = make_engine()
     first = decide(engine)
-    engine.book.working.on_report(first.client_order_id, "REJECTED", Decimal(0))
+    engine.book.working.on_report(first.client_order_id, OrderStatus.REJECTED, Decimal(0))
     second = decide(engine, day=1)
     assert second.approved and second.quantity == 100
 
@@ -128,9 +131,9 @@ def test_working_orders_value() -> None:
     orders.add(WorkingOrder("b", "X", Side.BUY, Decimal(99), Decimal(5)))  # the same id again: ignored
     orders.add(WorkingOrder("s", "X", Side.SELL, Decimal(4), Decimal(6)))
     assert orders.reserved_cash() == 50 and orders.net_by_symbol() == {"X": Decimal(6)}
-    orders.on_report("b", "PARTIALLY_FILLED", Decimal(3))
-    orders.on_report("b", "PARTIALLY_FILLED", Decimal(2))  # a stale report never un-fills
+    orders.on_report("b", OrderStatus.PARTIALLY_FILLED, Decimal(3))
+    orders.on_report("b", OrderStatus.PARTIALLY_FILLED, Decimal(2))  # a stale report never un-fills
     assert orders.pending("X", Side.BUY) == 7 and orders.reserved_cash() == 35
-    orders.on_report("unknown", "FILLED", None)
-    orders.on_report("s", "EXPIRED", None)
+    orders.on_report("unknown", OrderStatus.FILLED, None)
+    orders.on_report("s", OrderStatus.EXPIRED, None)
     assert "s" not in orders and orders.pending("X", Side.SELL) == 0

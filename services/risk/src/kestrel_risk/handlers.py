@@ -35,6 +35,7 @@ from kestrel_risk.judgement import Judgement, origin_name, to_audit, to_decision
 from kestrel_risk.store import RiskStore
 from kestrel_store.fills import fill_key
 from kestrel_trading.domain import Fill, Liquidity, Side
+from kestrel_trading.orders import OrderStatus as TradingOrderStatus
 
 _log = get_logger("kestrel.risk.handler")
 
@@ -252,12 +253,12 @@ class ReportsHandler:
             metrics.EQUITY.set(float(self._engine.book.equity()))
 
 
-def _status(report: ExecutionReport) -> str:
-    """FILLED, CANCELED, ...: the OrderStatus name without its prefix ("" when unknown)."""
+def _status(report: ExecutionReport) -> TradingOrderStatus | None:
+    """The report's order status (None when unset or unknown: the order stays working)."""
     try:
-        return OrderStatus.Name(report.status).removeprefix("ORDER_STATUS_")
+        return TradingOrderStatus(OrderStatus.Name(report.status))
     except ValueError:
-        return ""
+        return None
 
 
 def _cumulative(report: ExecutionReport) -> Decimal | None:

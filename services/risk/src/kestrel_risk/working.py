@@ -15,8 +15,7 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from kestrel_trading.domain import Side
-
-TERMINAL_STATUSES = frozenset({"FILLED", "CANCELED", "REJECTED", "EXPIRED"})
+from kestrel_trading.orders import OrderStatus
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,12 +60,12 @@ class WorkingOrders:
         self._orders[order.client_order_id] = order
         self._count(order, +1)
 
-    def on_report(self, client_order_id: str, status: str, cumulative: Decimal | None) -> None:
+    def on_report(self, client_order_id: str, status: OrderStatus | None, cumulative: Decimal | None) -> None:
         """Execution's news about an order: terminal drops it, otherwise its filled part is updated."""
         order = self._orders.get(client_order_id)
         if order is None:
             return
-        if status in TERMINAL_STATUSES:
+        if status is not None and status.is_terminal:
             del self._orders[client_order_id]
             self._count(order, -1)
         elif cumulative is not None and cumulative > order.filled:
