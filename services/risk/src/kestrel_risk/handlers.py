@@ -104,8 +104,8 @@ def _count(judgements: Sequence[Judgement]) -> None:
             metrics.ORDERS_REJECTED.labels(j.reason or "").inc()
 
 
-class SignalsHandler:
-    """Batch handler of trading.signals (see the module docstring)."""
+class _Deciding:
+    """What both deciding consumers (signals, manual orders) need."""
 
     def __init__(
         self,
@@ -118,6 +118,10 @@ class SignalsHandler:
     ) -> None:
         self._engine, self._store, self._publisher = engine, store, publisher
         self._kill_switch, self._clock = kill_switch, clock
+
+
+class SignalsHandler(_Deciding):
+    """Batch handler of trading.signals (see the module docstring)."""
 
     async def __call__(self, deliveries: Sequence[Delivery]) -> None:
         saved = self._engine.book.snapshot()
@@ -164,21 +168,9 @@ def _action(signal: Signal) -> str:
     return "UNKNOWN"
 
 
-class CommandsHandler:
+class CommandsHandler(_Deciding):
     """ops.commands: manual orders are decided like signals (without sizing); kill switch commands
     are only audited, since the gateway already set the switch in Redis."""
-
-    def __init__(
-        self,
-        engine: RiskEngine,
-        store: RiskStore,
-        publisher: DecisionPublisher,
-        kill_switch: KillSwitchReader,
-        *,
-        clock: Callable[[], int] = now_ns,
-    ) -> None:
-        self._engine, self._store, self._publisher = engine, store, publisher
-        self._kill_switch, self._clock = kill_switch, clock
 
     async def __call__(self, delivery: Delivery) -> None:
         command = delivery.message
