@@ -1,0 +1,1 @@
+"""One module per strategy, each defining ``STRATEGY: StrategyDef`` (found by ``registry``)."""
