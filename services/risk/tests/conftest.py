@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from kestrel_risk.engine import RiskEngine
 from kestrel_risk.service import build_engine
 from kestrel_risk.settings import RiskSettings
+from kestrel_riskengine.engine import RiskEngine
 
 EngineFactory = Callable[..., RiskEngine]
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from kestrel_risk.book import RiskBook
 from kestrel_risk.testing import T0
+from kestrel_riskengine.book import RiskBook
 from kestrel_trading.domain import Fill, Side
 
 DAY = 86_400 * 10**9

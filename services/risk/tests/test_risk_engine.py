@@ -13,9 +13,9 @@ from kestrel_contracts.v1.common_pb2 import SIDE_BUY
 from kestrel_contracts.v1.order_request_pb2 import ORDER_ORIGIN_SIGNAL, ORDER_TYPE_MARKET
 from kestrel_contracts.v1.risk_decision_pb2 import RISK_OUTCOME_APPROVED, RISK_OUTCOME_REJECTED
 from kestrel_contracts.v1.signal_pb2 import SIGNAL_ACTION_SELL, SIGNAL_ACTION_UNSPECIFIED
-from kestrel_risk.engine import RiskEngine
-from kestrel_risk.judgement import Judgement, signal_client_order_id, to_decision, to_order
 from kestrel_risk.testing import T0, make_signal
+from kestrel_riskengine.engine import RiskEngine
+from kestrel_riskengine.judgement import Judgement, signal_client_order_id, to_decision, to_order
 from kestrel_trading.catalog import InstrumentCatalog
 from kestrel_trading.domain import Fill, Side
 
@@ -192,7 +192,7 @@ def test_unknown_symbol(make_engine: EngineFactory) -> None:
 @pytest.mark.parametrize(
     ("signal", "fragment"),
     [
-        (make_signal(SIGNAL_ACTION_UNSPECIFIED), "neither BUY nor SELL"),
+        (make_signal(SIGNAL_ACTION_UNSPECIFIED), "neither BUY, SELL nor EXIT"),
         (make_signal(price="abc"), "reference_price"),
         (make_signal(price="-5"), "must be > 0"),
         (make_signal(price=""), "reference_price"),

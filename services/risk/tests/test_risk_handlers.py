@@ -18,7 +18,6 @@ from kestrel_contracts.v1.risk_decision_pb2 import RISK_OUTCOME_REJECTED, RiskRe
 from kestrel_contracts.v1.signal_pb2 import SIGNAL_ACTION_HOLD, SIGNAL_ACTION_UNSPECIFIED
 from kestrel_messaging import Delivery, InMemoryBus, PermanentError
 from kestrel_platform.tracing import get_tracer
-from kestrel_risk.engine import RiskEngine
 from kestrel_risk.handlers import (
     CommandsHandler,
     DecisionPublisher,
@@ -28,6 +27,7 @@ from kestrel_risk.handlers import (
 )
 from kestrel_risk.store import storable
 from kestrel_risk.testing import T0, FakeKillSwitch, FakeStore, fill_report, make_signal
+from kestrel_riskengine.engine import RiskEngine
 from kestrel_trading.catalog import InstrumentCatalog
 
 EngineFactory = Callable[..., RiskEngine]

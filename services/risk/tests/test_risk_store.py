@@ -8,9 +8,9 @@ from typing import Any
 
 from kestrel_contracts.events import ns_to_datetime
 from kestrel_contracts.v1.signal_pb2 import SIGNAL_ACTION_HOLD, SIGNAL_ACTION_UNSPECIFIED
-from kestrel_risk.engine import RiskEngine
 from kestrel_risk.store import decision_row, signal_row, storable
 from kestrel_risk.testing import T0, make_signal
+from kestrel_riskengine.engine import RiskEngine
 
 
 def test_a_signal_row_keeps_the_action_name_and_exact_price() -> None:

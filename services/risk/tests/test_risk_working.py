@@ -7,10 +7,10 @@ from decimal import Decimal
 from typing import Any
 
 from kestrel_contracts.v1.signal_pb2 import SIGNAL_ACTION_BUY, SIGNAL_ACTION_SELL, SignalAction
-from kestrel_risk.engine import RiskEngine
-from kestrel_risk.judgement import Judgement
 from kestrel_risk.testing import T0, make_signal
-from kestrel_risk.working import WorkingOrder, WorkingOrders
+from kestrel_riskengine.engine import RiskEngine
+from kestrel_riskengine.judgement import Judgement
+from kestrel_riskengine.working import WorkingOrder, WorkingOrders
 from kestrel_trading.domain import Fill, Side
 from kestrel_trading.orders import OrderStatus
 

@@ -30,9 +30,16 @@ from kestrel_contracts.v1.signal_pb2 import SIGNAL_ACTION_HOLD, Signal, SignalAc
 from kestrel_messaging import Delivery, MessageBus, PermanentError
 from kestrel_platform.logging import get_logger
 from kestrel_risk import metrics
-from kestrel_risk.engine import RiskEngine
-from kestrel_risk.judgement import Judgement, origin_name, to_audit, to_decision, to_manual_order, to_order
 from kestrel_risk.store import RiskStore
+from kestrel_riskengine.engine import RiskEngine
+from kestrel_riskengine.judgement import (
+    Judgement,
+    origin_name,
+    to_audit,
+    to_decision,
+    to_manual_order,
+    to_order,
+)
 from kestrel_store.fills import fill_key
 from kestrel_trading.domain import Fill, Liquidity, Side
 from kestrel_trading.orders import OrderStatus as TradingOrderStatus

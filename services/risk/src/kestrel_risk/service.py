@@ -27,8 +27,6 @@ from kestrel_platform.lifecycle import sleep_or_stop
 from kestrel_platform.logging import get_logger
 from kestrel_platform.probes import kafka_probe, postgres_probe, redis_probe
 from kestrel_risk import metrics
-from kestrel_risk.book import RiskBook
-from kestrel_risk.engine import RiskEngine
 from kestrel_risk.handlers import (
     CommandsHandler,
     DecisionPublisher,
@@ -37,8 +35,10 @@ from kestrel_risk.handlers import (
     SignalsHandler,
 )
 from kestrel_risk.settings import RiskSettings
-from kestrel_risk.sizing import SizingPolicy
 from kestrel_risk.store import Account, PostgresRiskStore
+from kestrel_riskengine.book import RiskBook
+from kestrel_riskengine.engine import RiskEngine
+from kestrel_riskengine.sizing import SizingPolicy
 from kestrel_store.pool import create_pool
 from kestrel_trading.catalog import load_catalog
 

@@ -18,8 +18,8 @@ from kestrel_contracts.decimals import from_wire_optional
 from kestrel_contracts.events import is_event_id, ns_to_datetime
 from kestrel_contracts.v1.signal_pb2 import Signal as SignalProto
 from kestrel_contracts.v1.signal_pb2 import SignalAction
-from kestrel_risk.judgement import Judgement, order_event_id, origin_name
-from kestrel_risk.working import WorkingOrder
+from kestrel_riskengine.judgement import Judgement, order_event_id, origin_name
+from kestrel_riskengine.working import WorkingOrder
 from kestrel_store.fills import account_fills
 from kestrel_trading.domain import Fill, Side
 

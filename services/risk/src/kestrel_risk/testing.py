@@ -8,7 +8,7 @@ from kestrel_contracts.events import derived_event_id
 from kestrel_contracts.v1.execution_report_pb2 import ORDER_STATUS_FILLED, ExecutionReport
 from kestrel_contracts.v1.execution_report_pb2 import Fill as FillProto
 from kestrel_contracts.v1.signal_pb2 import SIGNAL_ACTION_BUY, Signal, SignalAction
-from kestrel_risk.judgement import Judgement
+from kestrel_riskengine.judgement import Judgement
 
 T0 = 1_700_000_000_000_000_000  # 2023-11-14T22:13:20Z, in ns
 

@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17kestrel/v1/signal.proto\x12\nkestrel.v1\"\xe9\x03\n\x06Signal\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12\x10\n\x08ts_event\x18\x02 \x01(\x03\x12\x0f\n\x07ts_init\x18\x03 \x01(\x03\x12\x0e\n\x06symbol\x18\x04 \x01(\t\x12\r\n\x05venue\x18\x05 \x01(\t\x12\x11\n\ttimeframe\x18\x06 \x01(\t\x12\x13\n\x0bstrategy_id\x18\x07 \x01(\t\x12\x12\n\nmodel_name\x18\x08 \x01(\t\x12\x15\n\rmodel_version\x18\t \x01(\t\x12\x1b\n\x13\x66\x65\x61ture_set_version\x18\n \x01(\t\x12(\n\x06\x61\x63tion\x18\x0b \x01(\x0e\x32\x18.kestrel.v1.SignalAction\x12<\n\rprobabilities\x18\x0c \x03(\x0b\x32%.kestrel.v1.Signal.ProbabilitiesEntry\x12\x12\n\nconfidence\x18\r \x01(\x01\x12\x17\n\x0freference_price\x18\x0e \x01(\t\x12\x12\n\nvolatility\x18\x0f \x01(\x01\x12\x1f\n\x17source_feature_event_id\x18\x10 \x01(\t\x12\x1b\n\x13source_bar_event_id\x18\x11 \x01(\t\x1a\x34\n\x12ProbabilitiesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01:\x02\x38\x01*t\n\x0cSignalAction\x12\x1d\n\x19SIGNAL_ACTION_UNSPECIFIED\x10\x00\x12\x15\n\x11SIGNAL_ACTION_BUY\x10\x01\x12\x16\n\x12SIGNAL_ACTION_SELL\x10\x02\x12\x16\n\x12SIGNAL_ACTION_HOLD\x10\x03\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17kestrel/v1/signal.proto\x12\nkestrel.v1\"\xf9\x03\n\x06Signal\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12\x10\n\x08ts_event\x18\x02 \x01(\x03\x12\x0f\n\x07ts_init\x18\x03 \x01(\x03\x12\x0e\n\x06symbol\x18\x04 \x01(\t\x12\r\n\x05venue\x18\x05 \x01(\t\x12\x11\n\ttimeframe\x18\x06 \x01(\t\x12\x13\n\x0bstrategy_id\x18\x07 \x01(\t\x12\x12\n\nmodel_name\x18\x08 \x01(\t\x12\x15\n\rmodel_version\x18\t \x01(\t\x12\x1b\n\x13\x66\x65\x61ture_set_version\x18\n \x01(\t\x12(\n\x06\x61\x63tion\x18\x0b \x01(\x0e\x32\x18.kestrel.v1.SignalAction\x12<\n\rprobabilities\x18\x0c \x03(\x0b\x32%.kestrel.v1.Signal.ProbabilitiesEntry\x12\x12\n\nconfidence\x18\r \x01(\x01\x12\x17\n\x0freference_price\x18\x0e \x01(\t\x12\x12\n\nvolatility\x18\x0f \x01(\x01\x12\x1f\n\x17source_feature_event_id\x18\x10 \x01(\t\x12\x1b\n\x13source_bar_event_id\x18\x11 \x01(\t\x12\x0e\n\x06weight\x18\x12 \x01(\x01\x1a\x34\n\x12ProbabilitiesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01:\x02\x38\x01*\x8c\x01\n\x0cSignalAction\x12\x1d\n\x19SIGNAL_ACTION_UNSPECIFIED\x10\x00\x12\x15\n\x11SIGNAL_ACTION_BUY\x10\x01\x12\x16\n\x12SIGNAL_ACTION_SELL\x10\x02\x12\x16\n\x12SIGNAL_ACTION_HOLD\x10\x03\x12\x16\n\x12SIGNAL_ACTION_EXIT\x10\x04\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -34,10 +34,10 @@ if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_SIGNAL_PROBABILITIESENTRY']._loaded_options = None
   _globals['_SIGNAL_PROBABILITIESENTRY']._serialized_options = b'8\001'
-  _globals['_SIGNALACTION']._serialized_start=531
-  _globals['_SIGNALACTION']._serialized_end=647
+  _globals['_SIGNALACTION']._serialized_start=548
+  _globals['_SIGNALACTION']._serialized_end=688
   _globals['_SIGNAL']._serialized_start=40
-  _globals['_SIGNAL']._serialized_end=529
-  _globals['_SIGNAL_PROBABILITIESENTRY']._serialized_start=477
-  _globals['_SIGNAL_PROBABILITIESENTRY']._serialized_end=529
+  _globals['_SIGNAL']._serialized_end=545
+  _globals['_SIGNAL_PROBABILITIESENTRY']._serialized_start=493
+  _globals['_SIGNAL_PROBABILITIESENTRY']._serialized_end=545
 # @@protoc_insertion_point(module_scope)

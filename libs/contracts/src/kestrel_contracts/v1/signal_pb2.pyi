@@ -14,13 +14,15 @@ class SignalAction(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     SIGNAL_ACTION_BUY: _ClassVar[SignalAction]
     SIGNAL_ACTION_SELL: _ClassVar[SignalAction]
     SIGNAL_ACTION_HOLD: _ClassVar[SignalAction]
+    SIGNAL_ACTION_EXIT: _ClassVar[SignalAction]
 SIGNAL_ACTION_UNSPECIFIED: SignalAction
 SIGNAL_ACTION_BUY: SignalAction
 SIGNAL_ACTION_SELL: SignalAction
 SIGNAL_ACTION_HOLD: SignalAction
+SIGNAL_ACTION_EXIT: SignalAction
 
 class Signal(_message.Message):
-    __slots__ = ("event_id", "ts_event", "ts_init", "symbol", "venue", "timeframe", "strategy_id", "model_name", "model_version", "feature_set_version", "action", "probabilities", "confidence", "reference_price", "volatility", "source_feature_event_id", "source_bar_event_id")
+    __slots__ = ("event_id", "ts_event", "ts_init", "symbol", "venue", "timeframe", "strategy_id", "model_name", "model_version", "feature_set_version", "action", "probabilities", "confidence", "reference_price", "volatility", "source_feature_event_id", "source_bar_event_id", "weight")
     class ProbabilitiesEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -45,6 +47,7 @@ class Signal(_message.Message):
     VOLATILITY_FIELD_NUMBER: _ClassVar[int]
     SOURCE_FEATURE_EVENT_ID_FIELD_NUMBER: _ClassVar[int]
     SOURCE_BAR_EVENT_ID_FIELD_NUMBER: _ClassVar[int]
+    WEIGHT_FIELD_NUMBER: _ClassVar[int]
     event_id: str
     ts_event: int
     ts_init: int
@@ -62,4 +65,5 @@ class Signal(_message.Message):
     volatility: float
     source_feature_event_id: str
     source_bar_event_id: str
-    def __init__(self, event_id: _Optional[str] = ..., ts_event: _Optional[int] = ..., ts_init: _Optional[int] = ..., symbol: _Optional[str] = ..., venue: _Optional[str] = ..., timeframe: _Optional[str] = ..., strategy_id: _Optional[str] = ..., model_name: _Optional[str] = ..., model_version: _Optional[str] = ..., feature_set_version: _Optional[str] = ..., action: _Optional[_Union[SignalAction, str]] = ..., probabilities: _Optional[_Mapping[str, float]] = ..., confidence: _Optional[float] = ..., reference_price: _Optional[str] = ..., volatility: _Optional[float] = ..., source_feature_event_id: _Optional[str] = ..., source_bar_event_id: _Optional[str] = ...) -> None: ...
+    weight: float
+    def __init__(self, event_id: _Optional[str] = ..., ts_event: _Optional[int] = ..., ts_init: _Optional[int] = ..., symbol: _Optional[str] = ..., venue: _Optional[str] = ..., timeframe: _Optional[str] = ..., strategy_id: _Optional[str] = ..., model_name: _Optional[str] = ..., model_version: _Optional[str] = ..., feature_set_version: _Optional[str] = ..., action: _Optional[_Union[SignalAction, str]] = ..., probabilities: _Optional[_Mapping[str, float]] = ..., confidence: _Optional[float] = ..., reference_price: _Optional[str] = ..., volatility: _Optional[float] = ..., source_feature_event_id: _Optional[str] = ..., source_bar_event_id: _Optional[str] = ..., weight: _Optional[float] = ...) -> None: ...

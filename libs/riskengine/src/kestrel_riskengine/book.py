@@ -17,7 +17,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from kestrel_risk.working import WorkingOrder, WorkingOrders
+from kestrel_riskengine.working import WorkingOrder, WorkingOrders
 from kestrel_trading.domain import Fill, Side
 from kestrel_trading.portfolio import Portfolio
 from kestrel_trading.risk import RiskState

@@ -7,6 +7,8 @@ Semantics (long-only spot unless ``allow_short``): the sizer gives a TARGET posi
   purchase is also capped by the cash available, since spot cannot borrow.
 - SELL targets flat: it sells the whole long (closes it) and never goes short. With
   ``allow_short`` it targets a short of T instead: it closes the long and sells T more.
+- EXIT targets flat whatever is held: a long is sold, a short bought back (the engine sizes it
+  from the projected position, not through the sizer).
 - HOLD does nothing (handled before sizing).
 
 "Nothing" is a quantity of 0, which ``kestrel_trading.risk.evaluate`` rejects as
@@ -34,12 +36,26 @@ class SizingPolicy:
     bars_per_year: int
     max_leverage: Decimal
 
-    def target(self, equity: Decimal, price: Decimal, volatility: float, instrument: Instrument) -> Decimal:
-        """The position size (base units, >= 0, in whole lots) a signal asks for. SizingError if malformed."""
+    def target(
+        self,
+        equity: Decimal,
+        price: Decimal,
+        volatility: float,
+        instrument: Instrument,
+        *,
+        weight: float = 1.0,
+    ) -> Decimal:
+        """The position size (base units, >= 0, in whole lots) a signal asks for. SizingError if malformed.
+
+        ``weight`` (in (0, 1], a strategy's sizing of this position) scales the budget: the equity a
+        fixed fraction spends, or the equity a volatility target levers.
+        """
+        # Signal.weight is a float; via str it becomes the decimal it prints as (the same on every path).
+        scale = Decimal(str(weight))
         if self.method == "fixed_fraction":
-            return fixed_fraction_qty(equity, self.fraction, price, instrument)
+            return fixed_fraction_qty(equity, self.fraction * scale, price, instrument)
         return vol_target_qty(
-            equity=equity,
+            equity=equity * scale,
             price=price,
             # Signal.volatility is a float feature; via str it becomes the decimal it prints as.
             bar_volatility=Decimal(str(volatility)),

@@ -22,11 +22,16 @@ from kestrel_contracts.v1.order_request_pb2 import (
     ORDER_TYPE_MARKET,
     OrderRequest,
 )
-from kestrel_contracts.v1.signal_pb2 import SIGNAL_ACTION_BUY, SIGNAL_ACTION_SELL, Signal
-from kestrel_risk.book import RiskBook
-from kestrel_risk.judgement import Judgement, signal_client_order_id
-from kestrel_risk.sizing import SizingError, SizingPolicy, order_for_signal
-from kestrel_risk.working import WorkingOrder
+from kestrel_contracts.v1.signal_pb2 import (
+    SIGNAL_ACTION_BUY,
+    SIGNAL_ACTION_EXIT,
+    SIGNAL_ACTION_SELL,
+    Signal,
+)
+from kestrel_riskengine.book import RiskBook
+from kestrel_riskengine.judgement import Judgement, signal_client_order_id
+from kestrel_riskengine.sizing import SizingError, SizingPolicy, order_for_signal
+from kestrel_riskengine.working import WorkingOrder
 from kestrel_trading.catalog import InstrumentCatalog
 from kestrel_trading.domain import Side
 from kestrel_trading.instruments import Instrument
@@ -119,19 +124,18 @@ class RiskEngine:
         return self._judge(base, order, kill_switch)
 
     def _size_signal(self, signal: Signal) -> _Order:
+        if signal.action == SIGNAL_ACTION_EXIT:
+            return self._size_exit(signal)
         side = _SIDES.get(signal.action)
         if side is None:
-            raise InvalidRequestError(f"signal action {signal.action} is neither BUY nor SELL")
-        if not is_event_id(signal.event_id):
-            raise InvalidRequestError(f"signal event_id {signal.event_id!r} is not a UUID")
-        if signal.ts_event <= 0 or not signal.symbol:
-            raise InvalidRequestError("signal lacks ts_event or symbol")
-        price = _price(signal.reference_price, "reference_price")
-        instrument = self._instrument(signal.symbol)
-        price = self._market_price(price, instrument)
-        self.book.mark(signal.symbol, price)
+            raise InvalidRequestError(f"signal action {signal.action} is neither BUY, SELL nor EXIT")
+        price, instrument = self._validated(signal)
+        if not 0 <= signal.weight <= 1:
+            raise InvalidRequestError(f"signal weight must be in [0, 1], got {signal.weight}")
         try:
-            target = self._sizing.target(self.book.equity(), price, signal.volatility, instrument)
+            target = self._sizing.target(
+                self.book.equity(), price, signal.volatility, instrument, weight=signal.weight or 1.0
+            )
         except SizingError as exc:
             raise InvalidRequestError(f"cannot size the signal: {exc}") from None
         # Working orders count: a BUY tops up what they will hold, a SELL sells what none already sells.
@@ -149,6 +153,31 @@ class RiskEngine:
             instrument=instrument,
         )
         return _Order(side, qty, price, instrument)
+
+    def _validated(self, signal: Signal) -> tuple[Decimal, Instrument]:
+        """The signal's market price on the tick grid (now the symbol's mark) and its instrument."""
+        if not is_event_id(signal.event_id):
+            raise InvalidRequestError(f"signal event_id {signal.event_id!r} is not a UUID")
+        if signal.ts_event <= 0 or not signal.symbol:
+            raise InvalidRequestError("signal lacks ts_event or symbol")
+        price = _price(signal.reference_price, "reference_price")
+        instrument = self._instrument(signal.symbol)
+        price = self._market_price(price, instrument)
+        self.book.mark(signal.symbol, price)
+        return price, instrument
+
+    def _size_exit(self, signal: Signal) -> _Order:
+        """EXIT closes what the symbol will hold once working orders fill: a long is sold, a short bought."""
+        price, instrument = self._validated(signal)
+        projected = self.book.projected_position(signal.symbol)
+        if projected < 0:
+            return _Order(Side.BUY, instrument.round_qty(-projected), price, instrument)
+        return _Order(
+            Side.SELL,
+            instrument.round_qty(max(self.book.sellable(signal.symbol), Decimal(0))),
+            price,
+            instrument,
+        )
 
     def decide_manual(
         self, order: OrderRequest, *, actor: str, causation: str, kill_switch: bool, now_ns: int
