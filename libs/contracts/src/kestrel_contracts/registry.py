@@ -26,7 +26,7 @@ from google.protobuf.message import Message
 
 from kestrel_contracts.v1.audit_event_pb2 import AuditEvent
 from kestrel_contracts.v1.backtest_job_pb2 import BacktestJob
-from kestrel_contracts.v1.backtest_result_pb2 import BacktestResult
+from kestrel_contracts.v1.backtest_result_pb2 import BacktestProgress, BacktestResult
 from kestrel_contracts.v1.bar_pb2 import Bar
 from kestrel_contracts.v1.dead_letter_pb2 import DeadLetter
 from kestrel_contracts.v1.execution_report_pb2 import ExecutionReport
@@ -178,6 +178,14 @@ _ALL = (
         key="job_id",
         partitions=3,
         retention_ms=30 * DAY_MS,
+    ),
+    _kafka(
+        "backtest.progress",
+        BacktestProgress,
+        "How far running backtest jobs are (informational; the result is the final word).",
+        key="job_id",
+        partitions=3,
+        retention_ms=DAY_MS,
     ),
     # XADD's MAXLEN trims the oldest entries even while they are still pending (unacknowledged), so the
     # cap sits far above any backlog execution could build up; trimmed entries are already in

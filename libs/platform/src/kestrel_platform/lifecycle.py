@@ -12,13 +12,22 @@ import asyncio
 import contextlib
 import signal
 from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 from kestrel_platform.logging import get_logger
 from kestrel_platform.tracing import shutdown_tracing
 
-__all__ = ["ServiceMain", "run_service", "run_until_stopped", "sleep_or_stop", "supervise"]
+__all__ = [
+    "ServiceMain",
+    "retry_until_stopped",
+    "run_service",
+    "run_until_stopped",
+    "sleep_or_stop",
+    "supervise",
+]
 
 ServiceMain = Callable[[asyncio.Event], Awaitable[None]]
+T = TypeVar("T")
 
 _STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 _log = get_logger("kestrel.lifecycle")
@@ -115,3 +124,16 @@ async def sleep_or_stop(stop: asyncio.Event, seconds: float) -> bool:
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(stop.wait(), timeout=seconds)
     return stop.is_set()
+
+
+async def retry_until_stopped(
+    what: str, attempt: Callable[[], Awaitable[T]], stop: asyncio.Event, retry_s: float = 2.0
+) -> T | None:
+    """`attempt()` until it succeeds (infrastructure still starting) or `stop`; None when stopped."""
+    while not stop.is_set():
+        try:
+            return await attempt()
+        except Exception as exc:  # unreachable or still starting: /ready says which
+            _log.warning(f"{what}.unavailable", error=repr(exc), retry_in_s=retry_s)
+        await sleep_or_stop(stop, retry_s)
+    return None

@@ -14,8 +14,6 @@ import asyncio
 import contextlib
 import os
 import socket
-from collections.abc import Awaitable, Callable
-from typing import TypeVar
 
 import redis.asyncio as aioredis
 
@@ -23,7 +21,7 @@ from kestrel_contracts.registry import channel
 from kestrel_messaging import ConsumerOptions, Subscription, TransportRouter, connect
 from kestrel_platform.health import HealthServer, ReadinessCheck
 from kestrel_platform.kill_switch import KillSwitch
-from kestrel_platform.lifecycle import sleep_or_stop
+from kestrel_platform.lifecycle import retry_until_stopped
 from kestrel_platform.logging import get_logger
 from kestrel_platform.probes import kafka_probe, postgres_probe, redis_probe
 from kestrel_risk import metrics
@@ -43,8 +41,6 @@ from kestrel_store.pool import create_pool
 from kestrel_trading.catalog import load_catalog
 
 _log = get_logger("kestrel.risk")
-RETRY_CONNECT_S = 2.0
-T = TypeVar("T")
 _CHANNELS = ("trading.signals", "execution.reports", "ops.commands", "risk.decisions", "audit.logs")
 
 
@@ -80,17 +76,6 @@ def build_engine(settings: RiskSettings) -> RiskEngine:
     )
 
 
-async def _retrying(what: str, attempt: Callable[[], Awaitable[T]], stop: asyncio.Event) -> T | None:
-    """`attempt()` until it succeeds (infrastructure still starting) or `stop`; None when stopped."""
-    while not stop.is_set():
-        try:
-            return await attempt()
-        except Exception as exc:  # unreachable or still starting: /ready says which
-            _log.warning(f"{what}.unavailable", error=repr(exc), retry_in_s=RETRY_CONNECT_S)
-        await sleep_or_stop(stop, RETRY_CONNECT_S)
-    return None
-
-
 async def rebuild(engine: RiskEngine, store: PostgresRiskStore) -> int:
     """Apply every stored fill of the account and reload its working orders; returns fills new to the book."""
     applied = 0
@@ -118,7 +103,7 @@ async def _open_bus(settings: RiskSettings) -> TransportRouter:
 
 async def consume(settings: RiskSettings, stop: asyncio.Event) -> None:
     """Rebuild the book, then run the three consumers until `stop` (or one of them ends)."""
-    pool = await _retrying(
+    pool = await retry_until_stopped(
         "postgres", lambda: create_pool(settings.database_url, application_name="risk"), stop
     )
     if pool is None:
@@ -132,7 +117,7 @@ async def consume(settings: RiskSettings, stop: asyncio.Event) -> None:
         await store.upsert_account(account)
         applied = await rebuild(engine, store)
         _log.info("book.rebuilt", account=engine.account, fills=applied, equity=str(engine.book.equity()))
-        bus = await _retrying("kafka", lambda: _open_bus(settings), stop)
+        bus = await retry_until_stopped("kafka", lambda: _open_bus(settings), stop)
         if bus is None:
             return
         await _run_consumers(settings, engine, store, bus, kill_switch=KillSwitch(redis_client), stop=stop)

@@ -8,7 +8,7 @@ from typing import ClassVar as _ClassVar, Iterable as _Iterable, Mapping as _Map
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class BacktestJob(_message.Message):
-    __slots__ = ("event_id", "ts_event", "ts_init", "job_id", "requested_by", "strategy_id", "model_name", "model_version", "feature_set_version", "symbols", "venue", "timeframe", "start_ns", "end_ns", "initial_cash", "quote_asset", "fee_rate", "slippage_bps", "parameters")
+    __slots__ = ("event_id", "ts_event", "ts_init", "job_id", "requested_by", "strategy_id", "model_name", "model_version", "feature_set_version", "symbols", "venue", "timeframe", "start_ns", "end_ns", "initial_cash", "quote_asset", "fee_rate", "slippage_bps", "parameters", "mode", "sizing_fraction", "allow_short", "reference_symbol")
     class ParametersEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -35,6 +35,10 @@ class BacktestJob(_message.Message):
     FEE_RATE_FIELD_NUMBER: _ClassVar[int]
     SLIPPAGE_BPS_FIELD_NUMBER: _ClassVar[int]
     PARAMETERS_FIELD_NUMBER: _ClassVar[int]
+    MODE_FIELD_NUMBER: _ClassVar[int]
+    SIZING_FRACTION_FIELD_NUMBER: _ClassVar[int]
+    ALLOW_SHORT_FIELD_NUMBER: _ClassVar[int]
+    REFERENCE_SYMBOL_FIELD_NUMBER: _ClassVar[int]
     event_id: str
     ts_event: int
     ts_init: int
@@ -54,4 +58,8 @@ class BacktestJob(_message.Message):
     fee_rate: str
     slippage_bps: str
     parameters: _containers.ScalarMap[str, str]
-    def __init__(self, event_id: _Optional[str] = ..., ts_event: _Optional[int] = ..., ts_init: _Optional[int] = ..., job_id: _Optional[str] = ..., requested_by: _Optional[str] = ..., strategy_id: _Optional[str] = ..., model_name: _Optional[str] = ..., model_version: _Optional[str] = ..., feature_set_version: _Optional[str] = ..., symbols: _Optional[_Iterable[str]] = ..., venue: _Optional[str] = ..., timeframe: _Optional[str] = ..., start_ns: _Optional[int] = ..., end_ns: _Optional[int] = ..., initial_cash: _Optional[str] = ..., quote_asset: _Optional[str] = ..., fee_rate: _Optional[str] = ..., slippage_bps: _Optional[str] = ..., parameters: _Optional[_Mapping[str, str]] = ...) -> None: ...
+    mode: str
+    sizing_fraction: str
+    allow_short: bool
+    reference_symbol: str
+    def __init__(self, event_id: _Optional[str] = ..., ts_event: _Optional[int] = ..., ts_init: _Optional[int] = ..., job_id: _Optional[str] = ..., requested_by: _Optional[str] = ..., strategy_id: _Optional[str] = ..., model_name: _Optional[str] = ..., model_version: _Optional[str] = ..., feature_set_version: _Optional[str] = ..., symbols: _Optional[_Iterable[str]] = ..., venue: _Optional[str] = ..., timeframe: _Optional[str] = ..., start_ns: _Optional[int] = ..., end_ns: _Optional[int] = ..., initial_cash: _Optional[str] = ..., quote_asset: _Optional[str] = ..., fee_rate: _Optional[str] = ..., slippage_bps: _Optional[str] = ..., parameters: _Optional[_Mapping[str, str]] = ..., mode: _Optional[str] = ..., sizing_fraction: _Optional[str] = ..., allow_short: bool = ..., reference_symbol: _Optional[str] = ...) -> None: ...
