@@ -29,6 +29,7 @@ from kestrel_featurelib import FeatureSet, FeatureSpec
 from kestrel_featurelib.graph import Node, Source, Value, walk
 from kestrel_featurelib.ops import BATCH_OPS, STREAM_OPS, Ops
 from kestrel_strategies.params import Params, ParamSpace, ParamValue
+from kestrel_strategies.pine import PineUnsupported
 from kestrel_strategies.positions import NONE, FloatArray, directions, sampled_at_changes, step
 
 Family = Literal["trend", "momentum", "mean_reversion", "volatility", "ml", "benchmark"]
@@ -42,7 +43,8 @@ DECISION_COLUMNS = ("event", "direction", "weight", "target")
 class StrategyDef:
     """One catalogue entry. ``rule`` returns the event code per bar (see ``positions``); ``weight``
     (optional) the size of a new position as a fraction of the budget; ``inputs`` names per-bar values
-    that come from outside the bars (a model's probability), supplied by the caller."""
+    that come from outside the bars (a model's probability), supplied by the caller. ``pine`` is the
+    rule's TradingView Pine v5 body (see ``pine``), or ``PineUnsupported`` saying why there is none."""
 
     name: str
     family: Family
@@ -52,6 +54,7 @@ class StrategyDef:
     rule: Rule
     weight: Rule | None = None
     inputs: tuple[str, ...] = ()
+    pine: str | PineUnsupported | None = None
 
     def bind(self, raw: Mapping[str, object] | None = None) -> Strategy:
         return Strategy(self, self.space.validate(self.name, raw))

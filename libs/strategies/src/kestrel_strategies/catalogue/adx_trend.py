@@ -30,6 +30,18 @@ def rule(m: Ops, v: Mapping[str, Value], p: Params) -> Value:
     )
 
 
+PINE = """\
+[plus_di, minus_di, adx_line] = ta.dmi(period, period)
+// DI and ADX live on a 0-100 scale: compare with a band of that scale.
+trending = above(adx_line, threshold, 100)
+event = switch
+    trending and above(plus_di, minus_di, 100) => LONG
+    trending and above(minus_di, plus_di, 100) => SHORT
+    below(adx_line, threshold, 100) => FLAT
+    => NONE
+"""
+
+
 STRATEGY = StrategyDef(
     name="adx_trend",
     family="trend",
@@ -43,4 +55,5 @@ STRATEGY = StrategyDef(
     ),
     indicators=indicators,
     rule=rule,
+    pine=PINE,
 )

@@ -32,6 +32,19 @@ def rule(m: Ops, v: Mapping[str, Value], p: Params) -> Value:
     )
 
 
+PINE = """\
+// The band of the prior bar ([1]), as in the rule.
+mid = ta.sma(close, period)[1]
+band = mult * ta.atr(atr_period)[1]
+event = switch
+    above(close, mid + band, mid) => LONG
+    below(close, mid - band, mid) => SHORT
+    below(close, mid, mid) => EXIT_LONG
+    above(close, mid, mid) => EXIT_SHORT
+    => NONE
+"""
+
+
 STRATEGY = StrategyDef(
     name="atr_breakout",
     family="volatility",
@@ -46,4 +59,5 @@ STRATEGY = StrategyDef(
     ),
     indicators=indicators,
     rule=rule,
+    pine=PINE,
 )

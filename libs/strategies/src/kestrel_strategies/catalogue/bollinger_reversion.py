@@ -28,6 +28,18 @@ def rule(m: Ops, v: Mapping[str, Value], p: Params) -> Value:
     )
 
 
+PINE = """\
+mid = ta.sma(close, period)
+band = width * ta.stdev(close, period)  // population deviation, as pstd
+event = switch
+    below(close, mid - band, mid) => LONG
+    above(close, mid + band, mid) => SHORT
+    above(close, mid, mid) => EXIT_LONG
+    below(close, mid, mid) => EXIT_SHORT
+    => NONE
+"""
+
+
 STRATEGY = StrategyDef(
     name="bollinger_reversion",
     family="mean_reversion",
@@ -40,4 +52,5 @@ STRATEGY = StrategyDef(
     ),
     indicators=indicators,
     rule=rule,
+    pine=PINE,
 )

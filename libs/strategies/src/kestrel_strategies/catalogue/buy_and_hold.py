@@ -19,6 +19,11 @@ def rule(m: Ops, v: Mapping[str, Value], p: Params) -> Value:
     return LONG + 0.0 * v["close"]  # LONG on every bar (NaN-free: close is always defined)
 
 
+PINE = """\
+event = LONG
+"""
+
+
 STRATEGY = StrategyDef(
     name="buy_and_hold",
     family="benchmark",
@@ -26,4 +31,5 @@ STRATEGY = StrategyDef(
     space=ParamSpace(()),
     indicators=indicators,
     rule=rule,
+    pine=PINE,
 )

@@ -34,6 +34,21 @@ def rule(m: Ops, v: Mapping[str, Value], p: Params) -> Value:
     )
 
 
+PINE = """\
+// The channels of the bars BEFORE this one ([1]), as in the rule.
+entry_high = ta.highest(high, entry)[1]
+entry_low = ta.lowest(low, entry)[1]
+exit_high = ta.highest(high, exit)[1]
+exit_low = ta.lowest(low, exit)[1]
+event = switch
+    above(close, entry_high, entry_high) => LONG
+    below(close, entry_low, entry_low) => SHORT
+    below(close, exit_low, exit_low) => EXIT_LONG
+    above(close, exit_high, exit_high) => EXIT_SHORT
+    => NONE
+"""
+
+
 STRATEGY = StrategyDef(
     name="donchian_breakout",
     family="trend",
@@ -48,4 +63,5 @@ STRATEGY = StrategyDef(
     ),
     indicators=indicators,
     rule=rule,
+    pine=PINE,
 )

@@ -28,6 +28,16 @@ def rule(m: Ops, v: Mapping[str, Value], p: Params) -> Value:
     )
 
 
+PINE = """\
+ret = math.log(close / close[lookback])
+ref_ret = math.log(ref_close / ref_close[lookback])
+event = switch
+    na(ret) or na(ref_ret) => NONE
+    ret > min_return and ret > ref_ret => LONG
+    => FLAT
+"""
+
+
 STRATEGY = StrategyDef(
     name="dual_momentum",
     family="momentum",
@@ -41,4 +51,5 @@ STRATEGY = StrategyDef(
     ),
     indicators=indicators,
     rule=rule,
+    pine=PINE,
 )

@@ -5,13 +5,22 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from kestrel_featurelib.graph import CLOSE, Node, ema
-from kestrel_strategies.catalogue.sma_cross import rule
+from kestrel_strategies.catalogue.sma_cross import CROSS_EVENTS, rule
 from kestrel_strategies.params import Params, ParamSpace, int_param, less_than
 from kestrel_strategies.strategy import StrategyDef
 
 
 def indicators(p: Params) -> Mapping[str, Node]:
     return {"fast": ema(CLOSE, int(p["fast"])), "slow": ema(CLOSE, int(p["slow"]))}
+
+
+PINE = (
+    """\
+fast_ma = ta.ema(close, fast)
+slow_ma = ta.ema(close, slow)
+"""
+    + CROSS_EVENTS
+)
 
 
 STRATEGY = StrategyDef(
@@ -27,4 +36,5 @@ STRATEGY = StrategyDef(
     ),
     indicators=indicators,
     rule=rule,
+    pine=PINE,
 )

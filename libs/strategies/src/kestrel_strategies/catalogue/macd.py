@@ -23,6 +23,16 @@ def rule(m: Ops, v: Mapping[str, Value], p: Params) -> Value:
     return pick(m, (above(m, line, signal, close), LONG), (below(m, line, signal, close), SHORT))
 
 
+PINE = """\
+[macd_line, signal_line, macd_hist] = ta.macd(close, fast, slow, signal)
+// Both lines hover around zero: compare relative to the price, not to the signal line.
+event = switch
+    above(macd_line, signal_line, close) => LONG
+    below(macd_line, signal_line, close) => SHORT
+    => NONE
+"""
+
+
 STRATEGY = StrategyDef(
     name="macd",
     family="trend",
@@ -37,4 +47,5 @@ STRATEGY = StrategyDef(
     ),
     indicators=indicators,
     rule=rule,
+    pine=PINE,
 )

@@ -25,6 +25,20 @@ def rule(m: Ops, v: Mapping[str, Value], p: Params) -> Value:
     return pick(m, (prob > float(p["upper"]), LONG), (prob < float(p["lower"]), SHORT))
 
 
+# P(up) comes from the registered model, which Pine cannot run: the script reads it from a series
+# the user picks (another indicator's plot of the model's probability) and stops with an error
+# while that series is not a probability, rather than trading on a price read as one.
+PINE = """\
+p_up = input.source(close, "P(up) series", tooltip="The model's P(up) (0-1): another indicator's plot.")
+if not na(p_up) and (p_up < 0 or p_up > 1)
+    runtime.error("P(up) must be in [0, 1]: pick the plot of the model's P(up) as the P(up) series input")
+event = switch
+    p_up > upper => LONG
+    p_up < lower => SHORT
+    => NONE
+"""
+
+
 STRATEGY = StrategyDef(
     name="ml_threshold",
     family="ml",
@@ -41,4 +55,5 @@ STRATEGY = StrategyDef(
     indicators=indicators,
     rule=rule,
     inputs=("p_up",),
+    pine=PINE,
 )

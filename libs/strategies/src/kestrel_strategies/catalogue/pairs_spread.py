@@ -11,13 +11,21 @@ from collections.abc import Mapping
 
 from kestrel_featurelib.catalogue.common import log_ratio
 from kestrel_featurelib.graph import CLOSE, REF_CLOSE, Node, apply
-from kestrel_strategies.catalogue.zscore_reversion import rule, zscore_node
+from kestrel_strategies.catalogue.zscore_reversion import ZSCORE_EVENTS, rule, zscore_node
 from kestrel_strategies.params import Params, ParamSpace, float_param, int_param, less_than
 from kestrel_strategies.strategy import StrategyDef
 
 
 def indicators(p: Params) -> Mapping[str, Node]:
     return {"z": zscore_node(apply(log_ratio, CLOSE, REF_CLOSE), int(p["period"]))}
+
+
+PINE = (
+    """\
+spread = math.log(close / ref_close)
+"""
+    + ZSCORE_EVENTS
+)
 
 
 STRATEGY = StrategyDef(
@@ -35,4 +43,5 @@ STRATEGY = StrategyDef(
     ),
     indicators=indicators,
     rule=rule,
+    pine=PINE,
 )

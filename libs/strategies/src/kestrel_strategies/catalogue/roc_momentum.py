@@ -27,6 +27,16 @@ def rule(m: Ops, v: Mapping[str, Value], p: Params) -> Value:
     )
 
 
+PINE = """\
+change = ta.roc(close, period)
+event = switch
+    na(change) => NONE
+    change > threshold => LONG
+    change < -threshold => SHORT
+    => FLAT
+"""
+
+
 STRATEGY = StrategyDef(
     name="roc_momentum",
     family="momentum",
@@ -40,4 +50,5 @@ STRATEGY = StrategyDef(
     ),
     indicators=indicators,
     rule=rule,
+    pine=PINE,
 )

@@ -28,6 +28,17 @@ def rule(m: Ops, v: Mapping[str, Value], p: Params) -> Value:
     )
 
 
+PINE = """\
+level = ta.rsi(close, period)
+event = switch
+    below(level, lower, 100) => LONG
+    above(level, upper, 100) => SHORT
+    above(level, exit, 100) => EXIT_LONG
+    below(level, exit, 100) => EXIT_SHORT
+    => NONE
+"""
+
+
 STRATEGY = StrategyDef(
     name="rsi_reversion",
     family="mean_reversion",
@@ -44,4 +55,5 @@ STRATEGY = StrategyDef(
     ),
     indicators=indicators,
     rule=rule,
+    pine=PINE,
 )

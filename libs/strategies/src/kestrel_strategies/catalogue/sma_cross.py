@@ -19,6 +19,22 @@ def rule(m: Ops, v: Mapping[str, Value], p: Params) -> Value:
     return pick(m, (above(m, v["fast"], v["slow"]), LONG), (below(m, v["fast"], v["slow"]), SHORT))
 
 
+# The crossover's events on `fast_ma` and `slow_ma` (ema_cross defines them as EMAs).
+CROSS_EVENTS = """\
+event = switch
+    above(fast_ma, slow_ma, slow_ma) => LONG
+    below(fast_ma, slow_ma, slow_ma) => SHORT
+    => NONE
+"""
+PINE = (
+    """\
+fast_ma = ta.sma(close, fast)
+slow_ma = ta.sma(close, slow)
+"""
+    + CROSS_EVENTS
+)
+
+
 STRATEGY = StrategyDef(
     name="sma_cross",
     family="trend",
@@ -32,4 +48,5 @@ STRATEGY = StrategyDef(
     ),
     indicators=indicators,
     rule=rule,
+    pine=PINE,
 )

@@ -21,6 +21,15 @@ def rule(m: Ops, v: Mapping[str, Value], p: Params) -> Value:
     return pick(m, (v["ret"] > 0.0, LONG), (v["ret"] < 0.0, SHORT))
 
 
+PINE = """\
+ret = math.log(close / close[lookback])
+event = switch
+    ret > 0 => LONG
+    ret < 0 => SHORT
+    => NONE
+"""
+
+
 STRATEGY = StrategyDef(
     name="tsmom",
     family="momentum",
@@ -28,4 +37,5 @@ STRATEGY = StrategyDef(
     space=ParamSpace((int_param("lookback", 60, 2, 500, "Bars of the past return."),)),
     indicators=indicators,
     rule=rule,
+    pine=PINE,
 )

@@ -25,6 +25,18 @@ def weight(m: Ops, v: Mapping[str, Value], p: Params) -> Value:
     return m.minimum(m.ratio(float(p["target_vol"]), annual, cap), cap)
 
 
+PINE = (
+    tsmom.PINE
+    + """\
+log_ret = math.log(close / close[1])
+vol = math.sqrt(ta.sma(log_ret * log_ret, vol_period))
+annual = vol * math.sqrt(bars_per_year)
+// No measured volatility (a flat window) asks for the cap, not an infinite position.
+weight = math.min(annual == 0 ? max_weight : target_vol / annual, max_weight)
+"""
+)
+
+
 STRATEGY = StrategyDef(
     name="vol_target",
     family="volatility",
@@ -42,4 +54,5 @@ STRATEGY = StrategyDef(
     indicators=indicators,
     rule=tsmom.rule,
     weight=weight,
+    pine=PINE,
 )

@@ -38,6 +38,28 @@ def rule(m: Ops, v: Mapping[str, Value], p: Params) -> Value:
     )
 
 
+# The z-score of `spread` over `period` bars and the rule's events (pairs_spread shares them).
+ZSCORE_EVENTS = """\
+mean = ta.sma(spread, period)
+sd = ta.stdev(spread, period)
+// A flat window has no spread: its z-score is 0 (nothing to fade), not a division by ~0.
+z = sd == 0 or math.abs(sd) <= 1e-12 * math.abs(mean) ? 0.0 : (spread - mean) / sd
+event = switch
+    below(z, -entry, 1) => LONG
+    above(z, entry, 1) => SHORT
+    above(z, -exit, 1) and below(z, exit, 1) => FLAT
+    above(z, -exit, 1) => EXIT_LONG
+    below(z, exit, 1) => EXIT_SHORT
+    => NONE
+"""
+PINE = (
+    """\
+spread = close
+"""
+    + ZSCORE_EVENTS
+)
+
+
 STRATEGY = StrategyDef(
     name="zscore_reversion",
     family="mean_reversion",
@@ -53,4 +75,5 @@ STRATEGY = StrategyDef(
     ),
     indicators=indicators,
     rule=rule,
+    pine=PINE,
 )
