@@ -18,3 +18,5 @@ echo "== Features service throughput (all features, one consumer)"
 $RUN python bench/bench_features_service.py
 echo "== Trading loop on the service processes: bar -> order latency, orders/s, prediction cost"
 $RUN python -m bench.bench_trading_loop
+echo "== Backtest engine: fast mode vs vectorbt direct and backtesting.py, exact mode, parameter grid"
+$RUN python -m bench.bench_backtest

@@ -115,3 +115,22 @@ def test_missing_data_is_refused_with_a_reason() -> None:
     pairs = replace(SPEC, strategy=build("pairs_spread"))
     with pytest.raises(BacktestInputError, match="reference"):
         run_fast(pairs, DATA)
+
+
+def test_a_gap_up_overdraws_as_live_paper_trading_would_and_the_accounting_says_so() -> None:
+    # All-in on bar 0's close (100): 100 units; bar 1 opens at 110, so the fill costs 11,000 + 11 fee
+    # against 10,000 cash. The paper model fills it (live execution holds no balances); vectorbt is
+    # lent the 1,011 and the metrics come from the true equity curve, with the overdraft reported.
+    data = _data([100, 110, 110, 120, 120], [100, 110, 110, 120, 120], [0.9, 0.5, 0.5, 0.5, 0.5])
+    spec = replace(SPEC, sizing_fraction=Decimal(1))
+    path = run_exact(spec, data)
+    (buy,) = path.fills
+    assert (buy.quantity, buy.price, buy.fee) == (Decimal(100), Decimal(110), Decimal(11))
+    result = report(spec, data, path.fills)
+    assert result.metrics["max_overdraft"] == pytest.approx(1011.0)
+    # Marked at the last close 120: 100 units = 12,000, cash -1,011: equity 10,989.
+    assert result.money["final_equity"] == Decimal(10_989)
+    assert result.equity["equity"].iloc[-1] == pytest.approx(10_989.0)
+    assert result.metrics["total_return"] == pytest.approx(0.0989)
+    assert result.equity["benchmark"].iloc[0] == pytest.approx(10_000.0)
+    assert result.metrics["max_drawdown"] == pytest.approx(1 - 9_989 / 10_000)  # bar 1: 11,000 - 1,011

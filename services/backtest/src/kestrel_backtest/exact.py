@@ -32,6 +32,7 @@ from kestrel_riskengine.judgement import Judgement
 from kestrel_riskengine.sizing import SizingPolicy
 from kestrel_strategies import StrategyStream
 from kestrel_strategies.signals import SourceBar, strategy_signal
+from kestrel_trading.catalog import InstrumentCatalog
 from kestrel_trading.domain import Bar, Fill, Side
 from kestrel_trading.orders import Order, OrderType, TimeInForce
 from kestrel_trading.paper import WorkingOrder, on_bar
@@ -50,12 +51,23 @@ def risk_engine(spec: BacktestSpec) -> RiskEngine:
     )
     return RiskEngine(
         RiskBook(spec.initial_cash),
-        spec.catalog,
+        resolved_catalog(spec),
         spec.limits,
         sizing,
         account=spec.account,
         allow_short=spec.allow_short,
         service="backtest",
+    )
+
+
+def resolved_catalog(spec: BacktestSpec) -> InstrumentCatalog:
+    """``spec.catalog`` with the spec's symbols looked up once: a symbol that falls back to the
+    catalogue's default gets a new (validated) Instrument on every lookup, and risk looks one up per
+    bar; the instruments are equal, so every decision is the same."""
+    found = {s: spec.catalog.get(s) for s in spec.symbols}
+    return InstrumentCatalog(
+        {**spec.catalog.instruments, **{s: i for s, i in found.items() if i is not None}},
+        spec.catalog.default,
     )
 
 
@@ -107,6 +119,7 @@ def run_exact(spec: BacktestSpec, data: MarketData, progress: Progress | None = 
 class _ExactRun:
     def __init__(self, spec: BacktestSpec) -> None:
         self.spec, self.engine, self.config = spec, risk_engine(spec), spec.paper
+        self.catalog = resolved_catalog(spec)
         self.working: dict[str, WorkingOrder] = {}
         self.fills: list[Fill] = []
         self.rejections: list[Rejection] = []
@@ -114,7 +127,7 @@ class _ExactRun:
 
     def fill_on(self, symbol: str, bar: Bar) -> None:
         """What the paper broker does with the symbol's working orders on ``bar``; risk hears of it."""
-        instrument = self.spec.catalog.get(symbol)
+        instrument = self.catalog.get(symbol)
         assert instrument is not None  # checked by BacktestSpec
         for coid in [c for c, w in self.working.items() if w.order.symbol == symbol]:
             step = on_bar(self.working[coid], bar, instrument, self.config)
