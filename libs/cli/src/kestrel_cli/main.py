@@ -6,6 +6,7 @@ import asyncio
 
 import typer
 
+from kestrel_backtest.cli import backtest_app, strategies_app
 from kestrel_cli.settings import CliSettings
 from kestrel_gateway.cli import app as keys_app
 from kestrel_ingestion.cli import app as ingest_app
@@ -16,6 +17,8 @@ app = typer.Typer(
 
 app.add_typer(ingest_app, name="ingest")
 app.add_typer(keys_app, name="keys")
+app.add_typer(strategies_app, name="strategies")
+app.add_typer(backtest_app, name="backtest")
 
 
 @app.command()
