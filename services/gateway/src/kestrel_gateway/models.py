@@ -5,6 +5,7 @@ with a 422 rather than silently rounded."""
 from __future__ import annotations
 
 import enum
+from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
@@ -20,7 +21,15 @@ from pydantic import (
 
 from kestrel_contracts.decimals import from_wire
 
-__all__ = ["KillSwitchIn", "OrderIn", "OrderSide", "OrderType", "PositiveDecimal", "TimeInForce"]
+__all__ = [
+    "BacktestIn",
+    "KillSwitchIn",
+    "OrderIn",
+    "OrderSide",
+    "OrderType",
+    "PositiveDecimal",
+    "TimeInForce",
+]
 
 
 def _positive_decimal(value: Any) -> Decimal:
@@ -37,6 +46,28 @@ PositiveDecimal = Annotated[
     BeforeValidator(_positive_decimal),
     WithJsonSchema({"type": "string", "pattern": r"^[0-9]+(\.[0-9]+)?$", "examples": ["0.25"]}),
 ]
+
+
+def _non_negative(value: Any, bound: Decimal, what: str) -> Decimal:
+    if not isinstance(value, str):
+        raise ValueError(f'must be a decimal string such as "0.001" ({what})')
+    parsed = from_wire(value)
+    if not 0 <= parsed < bound:
+        raise ValueError(f"must be in [0, {bound})")
+    return parsed
+
+
+def _fraction(value: Any) -> Decimal:
+    return _non_negative(value, Decimal("0.1"), "a fraction of notional")
+
+
+def _fraction_bps(value: Any) -> Decimal:
+    return _non_negative(value, Decimal(1000), "basis points")
+
+
+_FRACTION_SCHEMA = WithJsonSchema(
+    {"type": "string", "pattern": r"^[0-9]+(\.[0-9]+)?$", "examples": ["0.001"]}
+)
 Symbol = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:/-]+$")]
 Label = Annotated[str, Field(max_length=64, pattern=r"^[A-Za-z0-9._:/-]*$")]
 
@@ -95,4 +126,47 @@ class KillSwitchIn(BaseModel):
     def _reason_not_blank(self) -> KillSwitchIn:
         if not self.reason.strip():
             raise ValueError("reason must not be blank: say why the switch changes")
+        return self
+
+
+class BacktestMode(enum.StrEnum):
+    FAST = "fast"
+    EXACT = "exact"
+
+
+ParameterValue = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:@/-]+$")]
+Timeframe = Annotated[str, Field(pattern=r"^[1-9][0-9]{0,3}[smhdw]$", examples=["1d", "1h"])]
+
+
+class BacktestIn(BaseModel):
+    """A backtest request. Parameters are checked against the strategy's declared space (names,
+    types, bounds, constraints) before anything is submitted; numbers are given as strings or JSON
+    numbers (they are parameters, not money)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    strategy: Label = Field(min_length=1, examples=["sma_cross"])
+    symbols: Annotated[list[Symbol], Field(min_length=1, max_length=50)]
+    parameters: Annotated[dict[Label, ParameterValue | int | float], Field(max_length=32)] = {}
+    timeframe: Timeframe = "1d"
+    start: datetime
+    end: datetime
+    mode: BacktestMode = BacktestMode.FAST
+    initial_cash: PositiveDecimal = Decimal(100_000)
+    fee_rate: Annotated[Decimal, BeforeValidator(_fraction), _FRACTION_SCHEMA] = Decimal("0.001")
+    slippage_bps: Annotated[Decimal, BeforeValidator(_fraction_bps), _FRACTION_SCHEMA] = Decimal(0)
+    sizing_fraction: PositiveDecimal = Decimal("0.1")
+    allow_short: StrictBool = False
+    reference_symbol: Annotated[str, Field(max_length=64, pattern=r"^[A-Za-z0-9._:/-]*$")] = ""
+
+    @model_validator(mode="after")
+    def _checked(self) -> BacktestIn:
+        if self.start.tzinfo is None or self.end.tzinfo is None:
+            raise ValueError("start and end need a time zone (e.g. 2020-01-01T00:00:00Z)")
+        if self.start >= self.end:
+            raise ValueError("start must be before end")
+        if len(set(self.symbols)) != len(self.symbols):
+            raise ValueError("symbols must be distinct")
+        if not self.sizing_fraction <= 1:
+            raise ValueError("sizing_fraction must be in (0, 1]")
         return self

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import uuid
 from collections.abc import Mapping
 from datetime import datetime
@@ -15,6 +16,8 @@ __all__ = ["jsonable", "ns_iso", "row_dict"]
 
 
 def jsonable(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None  # JSON has no NaN or infinity; an undefined statistic is null
     if isinstance(value, Decimal):
         return to_wire(value) if value.is_finite() else str(value)
     if isinstance(value, datetime):

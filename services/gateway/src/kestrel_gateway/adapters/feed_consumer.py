@@ -1,4 +1,4 @@
-"""Kafka -> live feed: market.bars, trading.signals and execution.reports, fanned out to /ws clients.
+"""Kafka -> live feed: bars, signals, execution reports and backtest progress, fanned out to /ws clients.
 
 Each gateway process consumes in a consumer group of its own, from the latest offset: the feed is
 live (history is what the REST endpoints are for), and every replica must see every message for its
@@ -28,7 +28,23 @@ __all__ = ["FEED_CHANNELS", "consume_feed", "feed_group"]
 _log = get_logger("kestrel.gateway.feed")
 RETRY_S = 2.0
 # Registry channel name -> the "type" clients see.
-FEED_CHANNELS = {"market.bars": "bar", "trading.signals": "signal", "execution.reports": "execution_report"}
+FEED_CHANNELS = {
+    "market.bars": "bar",
+    "trading.signals": "signal",
+    "execution.reports": "execution_report",
+    "backtest.progress": "backtest_progress",
+    "backtest.results": "backtest_result",
+}
+BACKTEST_PREFIX = "backtest:"
+
+
+def feed_key(message: object) -> str:
+    """What a client follows to get `message`: its symbol, or "backtest:<job id>" for a backtest's."""
+    symbol = getattr(message, "symbol", "")
+    if symbol:
+        return str(symbol)
+    job_id = getattr(message, "job_id", "")
+    return f"{BACKTEST_PREFIX}{job_id}" if job_id else ""
 
 
 def feed_group(prefix: str) -> str:
@@ -37,7 +53,7 @@ def feed_group(prefix: str) -> str:
 
 def _handler(feed: LiveFeed, kind: str) -> Callable[[Delivery], Awaitable[None]]:
     async def handle(delivery: Delivery) -> None:
-        symbol = getattr(delivery.message, "symbol", "")
+        symbol = feed_key(delivery.message)
         if symbol:
             data = MessageToDict(
                 delivery.message, preserving_proto_field_name=True, always_print_fields_with_no_presence=True
@@ -78,7 +94,7 @@ async def _consume_one(
 
 
 async def consume_feed(bootstrap: str, feed: LiveFeed, group_prefix: str, stop: asyncio.Event) -> None:
-    """Feed `feed` from the three topics until `stop` is set."""
+    """Feed `feed` from the FEED_CHANNELS topics until `stop` is set."""
     group = feed_group(group_prefix)
     bus = KafkaBus(bootstrap, client_id=group)
     try:

@@ -1,6 +1,8 @@
 """`/ws`: the live feed. Authenticate with `?api_key=` or the X-API-Key / Authorization header (viewer),
 then send {"subscribe": ["BTC/USDT", ...]} (and {"unsubscribe": [...]}) at any time; the server
 streams {"type": "bar" | "signal" | "execution_report", "symbol", "data"} for the symbols followed.
+A backtest's progress and result come to clients following "backtest:<job id>" as
+{"type": "backtest_progress" | "backtest_result", "symbol": "backtest:<job id>", "data"}.
 
 Refusals are sent as a JSON error, then the socket is closed with 4401 (no or bad key), 4403 (role)
 or 4429 (rate limit), mirroring the HTTP status codes.
