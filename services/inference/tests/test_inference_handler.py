@@ -14,12 +14,17 @@ from kestrel_contracts.v1.signal_pb2 import Signal, SignalAction
 from kestrel_inference.domain import Thresholds
 from kestrel_inference.handlers import SignalPolicy, SignalsHandler
 from kestrel_inference.model_registry import ModelHolder
+from kestrel_inference.sources import ModelSignalSource
 from kestrel_inference.testing import FEATURE_SET, FakeModelSource, feature_vector, mean_model
 from kestrel_messaging import ConsumerOptions, Delivery, InMemoryBus
 from kestrel_platform.tracing import get_tracer
 
 VECTORS, SIGNALS = channel("features.vectors"), channel("trading.signals")
 POLICY = SignalPolicy(Thresholds(buy=0.6, sell=0.4), "test-strategy", "rv_20")
+
+
+def model_source(holder: ModelHolder) -> ModelSignalSource:
+    return ModelSignalSource(holder, POLICY.thresholds, POLICY.strategy_id, POLICY.volatility_feature)
 
 
 async def _until(condition: Callable[[], object], timeout_s: float = 5.0) -> None:
@@ -37,7 +42,7 @@ async def test_wrong_version_goes_to_the_dlq_with_the_reason_and_the_next_vector
         await bus.ensure_channel(topic)
     holder = ModelHolder(FakeModelSource({"2": mean_model("2")}, alias_to="2"), "test-direction", "live")
     assert await holder.refresh()
-    handler = SignalsHandler(holder, bus, SIGNALS, POLICY)
+    handler = SignalsHandler(model_source(holder), bus, SIGNALS)
     await bus.publish(VECTORS, feature_vector(0.9, feature_set_version="fs-old"))
     good = feature_vector(0.9, symbol="ETH/USDT")
     await bus.publish(VECTORS, good)
@@ -68,7 +73,7 @@ async def test_a_redelivered_vector_gives_the_same_signal_id() -> None:
     await bus.ensure_channel(SIGNALS)
     holder = ModelHolder(FakeModelSource({"1": mean_model()}, alias_to="1"), "test-direction", "live")
     await holder.refresh()
-    handler = SignalsHandler(holder, bus, SIGNALS, POLICY)
+    handler = SignalsHandler(model_source(holder), bus, SIGNALS)
     vector = feature_vector(0.2)
     for attempt in (1, 2):
         await handler(Delivery(VECTORS, vector, vector.symbol, {}, b"", "0", attempt))
@@ -135,7 +140,7 @@ async def test_the_signal_continues_the_vectors_trace() -> None:
         await bus.publish(VECTORS, feature_vector(0.5))
     stop = asyncio.Event()
     subscription = bus.subscribe(VECTORS, group="inference", consumer="c1")
-    task = asyncio.create_task(subscription.run(SignalsHandler(holder, bus, SIGNALS, POLICY), stop))
+    task = asyncio.create_task(subscription.run(SignalsHandler(model_source(holder), bus, SIGNALS), stop))
     try:
         await _until(lambda: bus.records(SIGNALS))
     finally:

@@ -12,6 +12,7 @@ import pytest
 from kestrel_inference.domain import Thresholds
 from kestrel_inference.http_api import InferenceHttpServer
 from kestrel_inference.model_registry import ModelHolder
+from kestrel_inference.sources import ModelSignalSource
 from kestrel_inference.testing import FEATURE_SET, FakeModelSource, mean_model
 
 GOOD = {"rsi_14": 0.75, "rv_20": 0.01, "logret_1": None}
@@ -24,9 +25,8 @@ async def holder() -> ModelHolder:
 
 @pytest.fixture
 async def server(holder: ModelHolder) -> AsyncIterator[InferenceHttpServer]:
-    http = InferenceHttpServer(
-        "127.0.0.1", 0, {"model": holder.readiness}, holder=holder, thresholds=Thresholds(0.6, 0.4)
-    )
+    source = ModelSignalSource(holder, Thresholds(0.6, 0.4), "test-strategy", "rv_20")
+    http = InferenceHttpServer("127.0.0.1", 0, source.readiness(), routes=source.routes())
     async with http:
         yield http
 

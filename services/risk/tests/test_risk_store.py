@@ -7,7 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 from kestrel_contracts.events import ns_to_datetime
-from kestrel_contracts.v1.signal_pb2 import SIGNAL_ACTION_HOLD, SIGNAL_ACTION_UNSPECIFIED
+from kestrel_contracts.v1.signal_pb2 import SIGNAL_ACTION_EXIT, SIGNAL_ACTION_HOLD, SIGNAL_ACTION_UNSPECIFIED
 from kestrel_risk.store import decision_row, signal_row, storable
 from kestrel_risk.testing import T0, make_signal
 from kestrel_riskengine.engine import RiskEngine
@@ -22,6 +22,8 @@ def test_a_signal_row_keeps_the_action_name_and_exact_price() -> None:
 
 def test_only_well_formed_signals_are_storable() -> None:
     assert storable(make_signal())
+    assert storable(make_signal(SIGNAL_ACTION_EXIT))  # a strategy turning flat is a signal to keep
+    assert signal_row(make_signal(SIGNAL_ACTION_EXIT))[8] == "EXIT"
     assert not storable(make_signal(SIGNAL_ACTION_UNSPECIFIED))
     assert not storable(make_signal(price="1e5"))
     assert not storable(make_signal(ts_event=0))

@@ -4,7 +4,8 @@ One run, end to end, on the real infrastructure and the real service processes:
 
 1. a fresh database (`kestrel_demo`, recreated each run so the summary describes this run alone) and
    a fresh channel namespace (`demo<timestamp>`) so old runs' topics and offsets cannot leak in;
-2. the model: the version the registry alias points to, or one trained and registered now;
+2. the signal source: the model the registry alias points to (or one trained and registered now), or
+   with `--strategy` a catalogue strategy with its parameters, served by the same signal service;
 3. features, inference, risk, execution and the gateway started as processes and waited on (/ready);
 4. the samples replayed through ingestion (store -> Kafka) merged by time, with a progress bar;
 5. wait until every bar past warm-up became a vector and a signal and the orders settled;
@@ -16,9 +17,10 @@ Then it keeps the services up until Ctrl-C (or exits at once with --exit), stopp
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from rich.console import Console
@@ -31,6 +33,7 @@ from kestrel_contracts.registry import NAMESPACE_ENV
 from kestrel_messaging.topics import create_all
 from kestrel_store.databases import recreate_database
 from kestrel_store.migrate import apply_migrations
+from kestrel_strategies import build
 
 DEMO_DATABASE = "kestrel_demo"
 GATEWAY_PORT = 8000
@@ -43,9 +46,21 @@ class DemoOptions:
     exit_when_done: bool = False
     drain_timeout_s: float = 900
     run_dir: Path = Path(".run")
+    strategy: str | None = None  # a catalogue strategy instead of the model
+    strategy_params: dict[str, str] = field(default_factory=dict)
+
+    def source_environment(self) -> dict[str, str]:
+        """What the signal service is told to serve (nothing: the model, its default)."""
+        if self.strategy is None:
+            return {}
+        return {
+            "KESTREL_SIGNAL_SOURCE": "strategy",
+            "KESTREL_STRATEGY": self.strategy,
+            "KESTREL_STRATEGY_PARAMS": json.dumps(self.strategy_params),
+        }
 
 
-def service_specs(run: str) -> list[ServiceSpec]:
+def service_specs(run: str, source: dict[str, str] | None = None) -> list[ServiceSpec]:
     return [
         ServiceSpec(
             "features",
@@ -57,7 +72,7 @@ def service_specs(run: str) -> list[ServiceSpec]:
                 "KESTREL_STATE_KEY_PREFIX": f"{run}:featstate:",
             },
         ),
-        ServiceSpec("inference", 8003),
+        ServiceSpec("inference", 8003, dict(source or {})),
         ServiceSpec("risk", 8005),
         ServiceSpec("execution", 8006),
         ServiceSpec("gateway", GATEWAY_PORT),
@@ -108,8 +123,12 @@ async def run_demo(settings: CliSettings, options: DemoOptions) -> int:
         database_url = await recreate_database(settings.database_url, DEMO_DATABASE)
         await apply_migrations(database_url)
         await create_all(settings.kafka_bootstrap, settings.redis_url)
-    model = await asyncio.to_thread(ensure_model, settings, database_url, console)
-    console.print(f"model: {model}")
+    if options.strategy is None:
+        model = await asyncio.to_thread(ensure_model, settings, database_url, console)
+        console.print(f"model: {model}")
+    else:
+        bound = build(options.strategy, options.strategy_params)  # refused here, by name, if invalid
+        console.print(f"strategy: {bound.strategy_id}")
     env = child_environment(
         {
             "KESTREL_KAFKA_BOOTSTRAP": settings.kafka_bootstrap,
@@ -122,12 +141,13 @@ async def run_demo(settings: CliSettings, options: DemoOptions) -> int:
         }
     )
     log_dir = options.run_dir / "demo" / run
-    async with Supervisor(service_specs(run), env, log_dir) as services:
+    async with Supervisor(service_specs(run, options.source_environment()), env, log_dir) as services:
         with console.status(f"starting features, inference, risk, execution, gateway (logs: {log_dir})"):
             await services.start_all()
         published = await replay(settings, database_url, options)
         console.print(f"replayed {published} bars; waiting for the loop to settle")
-        counts = await wait_for_loop(database_url, options.drain_timeout_s, console)
+        per_bar = options.strategy is not None
+        counts = await wait_for_loop(database_url, options.drain_timeout_s, console, per_bar=per_bar)
         await print_summary(console, settings, database_url, counts, f"http://127.0.0.1:{GATEWAY_PORT}")
         if options.exit_when_done:
             return 0

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import asyncpg
 from rich.console import Console
@@ -60,10 +60,14 @@ async def counts(pool: asyncpg.Pool, expected: int) -> DemoCounts:
     return DemoCounts(**{k: int(v) for k, v in row.items()}, expected_vectors=expected)
 
 
-async def wait_for_loop(database_url: str, timeout_s: float, console: Console) -> DemoCounts:
+async def wait_for_loop(
+    database_url: str, timeout_s: float, console: Console, *, per_bar: bool = False
+) -> DemoCounts:
+    """Until the signals reach one per vector (or per bar) and nothing moved for SETTLE_S."""
     pool = await create_pool(database_url, application_name="kestrel-demo", min_size=1, max_size=2)
     try:
-        expected = await expected_vector_count(pool)
+        vectors = await expected_vector_count(pool)
+        expected = int(await pool.fetchval("SELECT count(*) FROM market.bars")) if per_bar else vectors
         deadline = time.monotonic() + timeout_s
         with Progress(
             TextColumn("[bold]{task.description}"),
@@ -83,7 +87,7 @@ async def wait_for_loop(database_url: str, timeout_s: float, console: Console) -
                 if now != last:
                     last, still_since = now, time.monotonic()
                 elif now.signals >= expected and time.monotonic() - still_since >= SETTLE_S:
-                    return now
+                    return replace(now, expected_vectors=vectors)
         raise TimeoutError(f"the loop did not settle within {timeout_s:.0f}s: {last}")
     finally:
         await pool.close()

@@ -6,7 +6,7 @@ import asyncio
 
 import typer
 
-from kestrel_backtest.cli import backtest_app, strategies_app
+from kestrel_backtest.cli import backtest_app, parse_params, strategies_app
 from kestrel_cli.settings import CliSettings
 from kestrel_gateway.cli import app as keys_app
 from kestrel_ingestion.cli import app as ingest_app
@@ -27,15 +27,36 @@ def demo(
     bars: int = typer.Option(1500, min=600, help="Latest bars per symbol replayed (warm-up is 498)."),
     exit_when_done: bool = typer.Option(False, "--exit", help="Stop everything after the summary."),
     timeout_s: float = typer.Option(900.0, help="Give up when the loop has not settled by then."),
+    strategy: str | None = typer.Option(
+        None,
+        help="Trade a catalogue strategy instead of the model, e.g. sma_cross (`kestrel strategies list`).",
+    ),
+    param: list[str] = typer.Option([], "--param", help="The strategy's parameter name=value (repeatable)."),
 ) -> None:
     """The live loop on replayed market data in paper mode, then a summary and the URLs."""
     from kestrel_cli.demo import DemoOptions, run_demo  # noqa: PLC0415 - keep `kestrel --help` fast
+    from kestrel_strategies import ParameterError, UnknownStrategyError, build  # noqa: PLC0415
 
     names = tuple(s.strip() for s in samples.split(",") if s.strip())
     if not names:
         raise typer.BadParameter("give at least one sample", param_hint="--samples")
+    params = parse_params(param)
+    if param and strategy is None:
+        raise typer.BadParameter("--param needs --strategy", param_hint="--param")
+    if strategy is not None:
+        try:
+            build(strategy, params)
+        except (UnknownStrategyError, ParameterError) as exc:
+            raise typer.BadParameter(str(exc), param_hint="--strategy/--param") from None
     settings = CliSettings.load()
-    options = DemoOptions(samples=names, bars=bars, exit_when_done=exit_when_done, drain_timeout_s=timeout_s)
+    options = DemoOptions(
+        samples=names,
+        bars=bars,
+        exit_when_done=exit_when_done,
+        drain_timeout_s=timeout_s,
+        strategy=strategy,
+        strategy_params=params,
+    )
     try:
         raise typer.Exit(asyncio.run(run_demo(settings, options)))
     except KeyboardInterrupt:

@@ -139,8 +139,10 @@ async def fetch_bars(
     end: datetime | None = None,
     *,
     limit: int | None = None,
+    newest: bool = False,
 ) -> list[Bar]:
-    """Bars of ``symbol``/``timeframe`` with ``start <= ts < end`` (either bound optional), oldest first."""
+    """Bars of ``symbol``/``timeframe`` with ``start <= ts < end`` (either bound optional), oldest first;
+    ``limit`` keeps the oldest ones, or with ``newest`` the newest ones (still returned oldest first)."""
     conditions = ["symbol = $1", "timeframe = $2"]
     args: list[object] = [symbol, timeframe]
     # Bounds are added only when given (not "$n IS NULL OR ..."), which keeps partition pruning working.
@@ -150,12 +152,15 @@ async def fetch_bars(
     if end is not None:
         args.append(end)
         conditions.append(f"ts < ${len(args)}")
-    query = f"SELECT {', '.join(BAR_COLUMNS)} FROM market.bars WHERE {' AND '.join(conditions)} ORDER BY ts"
+    order = "DESC" if newest else "ASC"
+    where = " AND ".join(conditions)
+    query = f"SELECT {', '.join(BAR_COLUMNS)} FROM market.bars WHERE {where} ORDER BY ts {order}"
     if limit is not None:
         args.append(limit)
         query += f" LIMIT ${len(args)}"
     rows = await conn_or_pool.fetch(query, *args)
-    return [Bar(**dict(row)) for row in rows]
+    bars = [Bar(**dict(row)) for row in rows]
+    return bars[::-1] if newest else bars
 
 
 async def latest_bar_ts(

@@ -69,7 +69,7 @@ def _date(text: str, hint: str) -> datetime:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
-def _params(pairs: list[str]) -> dict[str, str]:
+def parse_params(pairs: list[str]) -> dict[str, str]:
     out: dict[str, str] = {}
     for pair in pairs:
         name, sep, value = pair.partition("=")
@@ -108,7 +108,7 @@ def run(
         [s.strip() for s in symbols.split(",") if s.strip()],
         _date(start, "--start"),
         _date(end, "--end"),
-        parameters=_params(param),
+        parameters=parse_params(param),
         mode=mode,
         timeframe=timeframe,
         initial_cash=cash,

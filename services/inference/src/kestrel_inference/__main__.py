@@ -6,7 +6,7 @@ from kestrel_inference.service import infrastructure_checks, serve
 from kestrel_inference.settings import InferenceSettings
 from kestrel_platform.service import start_service
 
-# What deploy manifests wait for (/ready also requires a loaded model: see service.readiness_checks).
+# What deploy manifests wait for (/ready also requires the source to be ready, e.g. a loaded model).
 readiness_checks = infrastructure_checks
 
 

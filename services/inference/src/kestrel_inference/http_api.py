@@ -1,4 +1,4 @@
-"""`POST /predict` for ad-hoc feature rows, served next to /health, /ready and /metrics on one port.
+"""`POST /predict` for ad-hoc feature rows (a model source), served next to /health, /ready and /metrics.
 
 Body: {"features": {name: number | null}, "feature_set_version": "..."} (null = missing value, NaN).
 200 {"p_up", "action", "model", "version"}; 400 with a reason for bad JSON, missing, unknown or
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 from aiohttp import web
@@ -82,7 +82,8 @@ def predict_route(
 
 
 class InferenceHttpServer(HealthServer):
-    """The platform's health server with the service's own `POST /predict` on the same port."""
+    """The platform's health server with the signal source's own routes (the model's ``POST
+    /predict``, the strategy's ``GET /strategy``) on the same port."""
 
     def __init__(
         self,
@@ -90,14 +91,13 @@ class InferenceHttpServer(HealthServer):
         port: int,
         readiness: Mapping[str, ReadinessCheck],
         *,
-        holder: ModelHolder,
-        thresholds: Thresholds,
+        routes: Sequence[web.RouteDef] = (),
     ) -> None:
         super().__init__(host, port, readiness)
-        self._predict = predict_route(holder, thresholds)
+        self._routes = list(routes)
 
     def _app(self) -> web.Application:
         # HealthServer has no public hook for extra routes; its app factory is the one seam.
         app = super()._app()
-        app.router.add_post("/predict", self._predict)
+        app.add_routes(self._routes)
         return app

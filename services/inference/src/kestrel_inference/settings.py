@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any, Literal
+
 from pydantic import field_validator, model_validator
 
 from kestrel_platform.settings import ServiceSettings
+from kestrel_strategies import ParameterError, Strategy, UnknownStrategyError, build
 
 __all__ = ["InferenceSettings"]
 
@@ -14,6 +17,15 @@ class InferenceSettings(ServiceSettings):
 
     service_name: str = "inference"
     http_port: int = 8003
+    # What this deployment serves on trading.signals: the registered model (features.vectors in) or a
+    # catalogue strategy with its parameters (market.bars in). Several deployments can run side by
+    # side, each with its own consumer group and a risk instance (account) of its own.
+    signal_source: Literal["model", "strategy"] = "model"
+    strategy: str = ""  # a kestrel_strategies name, e.g. sma_cross
+    strategy_params: dict[str, Any] = {}  # JSON, e.g. {"fast": 10, "slow": 50}; defaults otherwise
+    strategy_timeframe: str = "1d"
+    strategy_allow_short: bool = False  # SELL opens a short (the risk account must allow shorts too)
+    strategy_history_bars: int = 5000  # stored bars replayed to warm a symbol's stream up
     # The registered model and the alias that says which of its versions is live.
     model_name: str = "kestrel-direction"
     model_alias: str = "live"
@@ -43,6 +55,25 @@ class InferenceSettings(ServiceSettings):
         if value <= 0:
             raise ValueError("must be > 0")
         return value
+
+    @model_validator(mode="after")
+    def _strategy(self) -> InferenceSettings:
+        if self.signal_source == "strategy":
+            self.bound_strategy()  # an unknown strategy or a bad parameter fails at startup, by name
+        if self.strategy_history_bars < 1:
+            raise ValueError(f"strategy_history_bars must be >= 1, got {self.strategy_history_bars}")
+        return self
+
+    def bound_strategy(self) -> Strategy:
+        """The configured catalogue strategy with its validated parameters (ValueError if invalid)."""
+        if not self.strategy.strip():
+            raise ValueError(
+                "KESTREL_SIGNAL_SOURCE=strategy needs KESTREL_STRATEGY (see `kestrel strategies list`)"
+            )
+        try:
+            return build(self.strategy.strip(), self.strategy_params)
+        except (UnknownStrategyError, ParameterError) as exc:
+            raise ValueError(str(exc)) from None
 
     @model_validator(mode="after")
     def _thresholds(self) -> InferenceSettings:

@@ -1,4 +1,4 @@
-"""Fakes for tests of the inference service: a scripted model source and feature-vector builders."""
+"""Fakes for tests of the inference service: a scripted model source, feature-vector and bar builders."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from kestrel_contracts.events import derived_event_id
+from kestrel_contracts.v1.bar_pb2 import Bar
 from kestrel_contracts.v1.feature_vector_pb2 import FeatureVector
 from kestrel_inference.domain import ServedModel
 
@@ -110,3 +111,25 @@ def register_tiny_model(
         alias="live",
     )
     return registered.version
+
+
+def bar_events(frame: pd.DataFrame, symbol: str, venue: str = "SAMPLE", timeframe: str = "1d") -> list[Bar]:
+    """Daily OHLCV rows (ts = open time, ns) as the ``market.bars`` events ingestion would publish."""
+    step = 86_400 * 10**9
+    cols = [frame[c].tolist() for c in ("ts", "open", "high", "low", "close", "volume")]
+    return [
+        Bar(
+            event_id=derived_event_id("bar", venue, symbol, timeframe, str(int(ts))),
+            ts_event=int(ts) + step,
+            ts_open=int(ts),
+            symbol=symbol,
+            venue=venue,
+            timeframe=timeframe,
+            open=repr(float(o)),
+            high=repr(float(h)),
+            low=repr(float(lo)),
+            close=repr(float(c)),
+            volume=repr(float(v)),
+        )
+        for ts, o, h, lo, c, v in zip(*cols, strict=True)
+    ]

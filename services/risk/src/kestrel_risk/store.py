@@ -16,8 +16,14 @@ import asyncpg
 
 from kestrel_contracts.decimals import from_wire_optional
 from kestrel_contracts.events import is_event_id, ns_to_datetime
+from kestrel_contracts.v1.signal_pb2 import (
+    SIGNAL_ACTION_BUY,
+    SIGNAL_ACTION_EXIT,
+    SIGNAL_ACTION_HOLD,
+    SIGNAL_ACTION_SELL,
+    SignalAction,
+)
 from kestrel_contracts.v1.signal_pb2 import Signal as SignalProto
-from kestrel_contracts.v1.signal_pb2 import SignalAction
 from kestrel_riskengine.judgement import Judgement, order_event_id, origin_name
 from kestrel_riskengine.working import WorkingOrder
 from kestrel_store.fills import account_fills
@@ -81,12 +87,16 @@ def signal_row(signal: SignalProto) -> tuple[object, ...]:
     )
 
 
+# What trading.signals' action CHECK admits (migration 0011 added EXIT).
+_STORED_ACTIONS = frozenset((SIGNAL_ACTION_BUY, SIGNAL_ACTION_SELL, SIGNAL_ACTION_HOLD, SIGNAL_ACTION_EXIT))
+
+
 def storable(signal: SignalProto) -> bool:
     """Whether a signal fits trading.signals (malformed ones are only in the decision and the audit)."""
     return (
         is_event_id(signal.event_id)
         and signal.ts_event > 0
-        and signal.action in (1, 2, 3)
+        and signal.action in _STORED_ACTIONS
         and _decimal_or_empty(signal.reference_price)
     )
 
