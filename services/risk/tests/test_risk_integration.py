@@ -72,6 +72,11 @@ def fills_applied() -> float:
     return REGISTRY.get_sample_value("risk_fills_applied_total", {"source": "report"}) or 0.0
 
 
+def gave_up_waiting() -> float:
+    labels = {"reason": "timeout"}
+    return REGISTRY.get_sample_value("risk_signals_decided_with_due_orders_total", labels) or 0.0
+
+
 @pytest.fixture
 async def rig(
     kafka_bootstrap: str,
@@ -91,6 +96,7 @@ async def rig(
         risk_reports_group=f"risk-reports-{unique}",
         risk_commands_group=f"risk-commands-{unique}",
         risk_max_gross_exposure=Decimal(50_000),
+        risk_fill_wait_s=1.0,  # the real wait, shorter: some tests leave an order unanswered
     )
     bus = connect(kafka_bootstrap, redis_url)
     for name in ("trading.signals", "execution.reports", "risk.decisions", "audit.logs", "execution.orders"):
@@ -234,6 +240,7 @@ async def test_a_restart_remembers_orders_execution_has_not_finished(rig: Rig) -
         service_stop.set()
         await asyncio.wait_for(rig.tasks.pop(), 30)
     service_stop = await rig.start_service()
+    waits = gave_up_waiting()
     try:
         again = make_signal(price="100", ts_event=T0 + 86_400 * 10**9)
         await rig.bus.publish(channel("trading.signals"), again)
@@ -242,5 +249,6 @@ async def test_a_restart_remembers_orders_execution_has_not_finished(rig: Rig) -
         assert isinstance(decision, RiskDecision)
         assert RiskReason.Name(decision.reason) == "RISK_REASON_ZERO_QUANTITY"
         assert len(rig.got(OrderRequest)) == 1
+        assert gave_up_waiting() == waits + 1  # the reloaded order kept its bar: the signal awaited it
     finally:
         service_stop.set()

@@ -27,6 +27,7 @@ def test_defaults() -> None:
     )
     assert settings.risk_sizing_method == "fixed_fraction" and not settings.risk_allow_short
     assert settings.instruments_file is None
+    assert settings.risk_fill_wait_s == 5.0
 
 
 def test_environment_names(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -36,11 +37,13 @@ def test_environment_names(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("KESTREL_RISK_MAX_DRAWDOWN", "0.1")
     monkeypatch.setenv("KESTREL_RISK_ALLOW_SHORT", "true")
     monkeypatch.setenv("KESTREL_INSTRUMENTS_FILE", "/etc/kestrel/instruments.json")
+    monkeypatch.setenv("KESTREL_RISK_FILL_WAIT_S", "0")
     settings = load_settings(RiskSettings)
     assert settings.risk_account == "fund-a" and settings.risk_initial_cash == Decimal("2500.50")
     assert settings.risk_sizing_method == "vol_target" and settings.risk_allow_short
     assert settings.limits().max_drawdown == Decimal("0.1")
     assert settings.instruments_file == "/etc/kestrel/instruments.json"
+    assert settings.risk_fill_wait_s == 0  # 0 turns the wait off
 
 
 @pytest.mark.parametrize(
@@ -52,6 +55,8 @@ def test_environment_names(monkeypatch: pytest.MonkeyPatch) -> None:
         ("KESTREL_RISK_SIZING_METHOD", "kelly"),
         ("KESTREL_RISK_MAX_ORDERS_PER_MINUTE", "0"),
         ("KESTREL_RISK_ACCOUNT", " "),
+        ("KESTREL_RISK_FILL_WAIT_S", "-1"),
+        ("KESTREL_RISK_FILL_WAIT_S", "inf"),
     ],
 )
 def test_bad_values_fail_naming_the_variable(

@@ -137,3 +137,25 @@ def test_working_orders_value() -> None:
     orders.on_report("unknown", OrderStatus.FILLED, None)
     orders.on_report("s", OrderStatus.EXPIRED, None)
     assert "s" not in orders and orders.pending("X", Side.SELL) == 0
+
+
+def test_an_order_is_due_for_signals_of_later_bars_until_it_is_answered() -> None:
+    orders = WorkingOrders([WorkingOrder("b", "X", Side.BUY, Decimal(10), Decimal(5), decided_at_ns=100)])
+    assert not orders.due_before(100)  # its own bar (or another signal of it) never waits for it
+    assert orders.due_before(101) and orders.copy().due_before(101)
+    assert not orders.due_before(101, since_ns=101)  # given up on
+    orders.on_report("b", OrderStatus.PARTIALLY_FILLED, Decimal(4))
+    assert orders.due_before(101)  # the rest may still fill
+    orders.on_report("b", OrderStatus.FILLED, Decimal(10))
+    assert not orders.due_before(101)
+
+
+def test_orders_without_a_bar_are_never_due() -> None:
+    orders = WorkingOrders([WorkingOrder("m", "X", Side.BUY, Decimal(1), Decimal(5))])
+    assert not orders.due_before(10**30)
+
+
+def test_the_engine_stamps_signal_orders_with_their_bar(make_engine: EngineFactory) -> None:
+    engine = make_engine()
+    decide(engine)
+    assert engine.book.working.due_before(T0 + 1) and not engine.book.working.due_before(T0)

@@ -264,8 +264,18 @@ class RiskEngine:
         text = "approved" if not failed else "; ".join(f"{c.name}: {c.detail}" for c in failed)
         if not reasons:
             self.book.record_order(base.ts_event)
+            # Only signal orders are awaited by later signals: a manual LIMIT may rest for many bars,
+            # and exact-mode backtests have no manual orders to match.
+            decided_at = base.ts_event if base.origin == "ORDER_ORIGIN_SIGNAL" else 0
             self.book.add_working(
-                WorkingOrder(base.client_order_id, base.symbol, order.side, order.quantity, order.price)
+                WorkingOrder(
+                    base.client_order_id,
+                    base.symbol,
+                    order.side,
+                    order.quantity,
+                    order.price,
+                    decided_at_ns=decided_at,
+                )
             )
         return replace(
             base,

@@ -6,6 +6,10 @@ the target again on every such bar (and sell a long twice). Risk therefore count
 conservatively: pending buys add to the position a BUY tops up and reserve their cash; pending sells
 come off what a SELL may still sell. An order leaves this set when its report is terminal (FILLED,
 CANCELED, REJECTED, EXPIRED); a partial fill shrinks it by what filled.
+
+Each signal order also remembers the bar it was decided on (`decided_at_ns`), so the risk service
+can hold a later bar's signal until execution has answered it (`due_before`), as the backtester's
+exact mode applies a bar's fills before the strategy decides on that bar's close.
 """
 
 from __future__ import annotations
@@ -26,6 +30,8 @@ class WorkingOrder:
     quantity: Decimal  # the order's full quantity
     price: Decimal  # the price risk approved it at: reserves quote for a buy
     filled: Decimal = Decimal(0)
+    # ts_event of the signal it was approved for; 0: no bar of its own (a manual order), never awaited.
+    decided_at_ns: int = 0
 
     @property
     def remaining(self) -> Decimal:
@@ -78,6 +84,12 @@ class WorkingOrders:
         self._pending[key] = self._pending.get(key, Decimal(0)) + sign * order.remaining
         if order.side is Side.BUY:
             self._reserved += sign * order.remaining * order.price
+
+    def due_before(self, ts_ns: int, *, since_ns: int = 0) -> bool:
+        """True while an order decided at or after `since_ns` and strictly before `ts_ns` is working:
+        execution should have answered it by the time a later bar's signal is decided. O(open orders),
+        and few are open; `since_ns` lets a caller stop waiting for orders it gave up on."""
+        return any(since_ns <= o.decided_at_ns < ts_ns for o in self._orders.values() if o.decided_at_ns > 0)
 
     def pending(self, symbol: str, side: Side) -> Decimal:
         return self._pending.get((symbol, side), Decimal(0))

@@ -6,6 +6,8 @@ execution.orders), decisions (risk.decisions) and rejection audits (audit.logs) 
 continuing the trace of the signal it came from; only then does the consumer commit the offsets. If
 any step fails the book is put back as it was before the batch, so the per-message retry that
 follows decides each signal against the same state (and the same client_order_id) as before.
+Before all that, a batch waits for execution's reports of orders decided on earlier bars
+(`fill_wait.py`), so live sizing sees the fills an exact-mode backtest has applied by then.
 
 The kill switch is read from Redis for every decision: no cache, so an engaged switch stops the
 next signal, and it survives restarts of every service.
@@ -30,6 +32,7 @@ from kestrel_contracts.v1.signal_pb2 import SIGNAL_ACTION_HOLD, Signal, SignalAc
 from kestrel_messaging import Delivery, MessageBus, PermanentError
 from kestrel_platform.logging import get_logger
 from kestrel_risk import metrics
+from kestrel_risk.fill_wait import FillWait
 from kestrel_risk.store import RiskStore
 from kestrel_riskengine.engine import RiskEngine
 from kestrel_riskengine.judgement import (
@@ -130,7 +133,22 @@ class _Deciding:
 class SignalsHandler(_Deciding):
     """Batch handler of trading.signals (see the module docstring)."""
 
+    def __init__(
+        self,
+        engine: RiskEngine,
+        store: RiskStore,
+        publisher: DecisionPublisher,
+        kill_switch: KillSwitchReader,
+        *,
+        clock: Callable[[], int] = now_ns,
+        fill_wait: FillWait | None = None,  # None: decide at once
+    ) -> None:
+        super().__init__(engine, store, publisher, kill_switch, clock=clock)
+        self._fill_wait = fill_wait
+
     async def __call__(self, deliveries: Sequence[Delivery]) -> None:
+        if self._fill_wait is not None:
+            await self._fill_wait.until_answered(_first_bar(deliveries))
         saved = self._engine.book.snapshot()
         try:
             signals, decided = await self._decide(deliveries)
@@ -167,6 +185,15 @@ class SignalsHandler(_Deciding):
                 reason=judgement.reason or "APPROVED",
             )
         return signals, decided
+
+
+def _first_bar(deliveries: Sequence[Delivery]) -> int:
+    """ts_event of the batch's first timed signal (0: none, nothing to wait for). HOLDs count too:
+    the order of marks and fills moves the equity peak the drawdown limit reads."""
+    return next(
+        (d.message.ts_event for d in deliveries if isinstance(d.message, Signal) and d.message.ts_event > 0),
+        0,
+    )
 
 
 def _action(signal: Signal) -> str:
@@ -234,8 +261,8 @@ def _kill_switch_audit(command: OperatorCommand, now: int) -> AuditEvent:
 class ReportsHandler:
     """execution.reports: every fill of this account applied to the book once (by fill_id)."""
 
-    def __init__(self, engine: RiskEngine) -> None:
-        self._engine = engine
+    def __init__(self, engine: RiskEngine, fill_wait: FillWait | None = None) -> None:
+        self._engine, self._fill_wait = engine, fill_wait
 
     async def __call__(self, delivery: Delivery) -> None:
         report = delivery.message
@@ -248,6 +275,8 @@ class ReportsHandler:
             if self._engine.book.apply_fill(fill):
                 metrics.FILLS_APPLIED.labels("report").inc()
         self._engine.book.working.on_report(report.client_order_id, _status(report), _cumulative(report))
+        if self._fill_wait is not None:
+            self._fill_wait.report_applied()
         if fills:
             metrics.EQUITY.set(float(self._engine.book.equity()))
 

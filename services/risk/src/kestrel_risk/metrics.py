@@ -16,3 +16,9 @@ FILLS_APPLIED = counter(
     "risk_fills_applied", "Fills applied to positions, by where they came from.", ["source"]
 )
 EQUITY = gauge("risk_equity", "Account equity (cash + positions at the latest marks), quote currency.")
+DECIDED_WITH_DUE_ORDERS = counter(
+    "risk_signals_decided_with_due_orders",
+    "Signals decided after risk gave up waiting for execution's reports of earlier bars' orders, by "
+    "why (timeout, stopping): their sizing may differ from an exact-mode backtest's.",
+    ["reason"],
+)

@@ -25,6 +25,7 @@ from kestrel_platform.lifecycle import retry_until_stopped
 from kestrel_platform.logging import get_logger
 from kestrel_platform.probes import kafka_probe, postgres_probe, redis_probe
 from kestrel_risk import metrics
+from kestrel_risk.fill_wait import FillWait
 from kestrel_risk.handlers import (
     CommandsHandler,
     DecisionPublisher,
@@ -148,10 +149,14 @@ async def _run_consumers(
     def subscribe(topic: str, group: str) -> Subscription:
         return bus.subscribe(channel(topic), group=group, consumer=name, options=options)
 
+    # Signals wait for the reports consumer's fills of earlier bars (see fill_wait.py).
+    fill_wait = FillWait(engine, settings.risk_fill_wait_s, stop)
     runs = [
-        subscribe("execution.reports", settings.risk_reports_group).run(ReportsHandler(engine), stop),
+        subscribe("execution.reports", settings.risk_reports_group).run(
+            ReportsHandler(engine, fill_wait), stop
+        ),
         subscribe("trading.signals", settings.risk_signals_group).run_batches(
-            SignalsHandler(engine, store, publisher, kill_switch), stop
+            SignalsHandler(engine, store, publisher, kill_switch, fill_wait=fill_wait), stop
         ),
         subscribe("ops.commands", settings.risk_commands_group).run(
             CommandsHandler(engine, store, publisher, kill_switch), stop

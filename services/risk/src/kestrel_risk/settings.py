@@ -6,6 +6,7 @@ instruments file is shared with execution (`KESTREL_INSTRUMENTS_FILE`) so both a
 
 from __future__ import annotations
 
+import math
 from decimal import Decimal
 from typing import Literal
 
@@ -54,6 +55,9 @@ class RiskSettings(ServiceSettings):
     risk_batch_size: int = 100
     risk_max_attempts: int = 5
     risk_retry_backoff_s: float = 0.1
+    # How long a signal waits for execution's reports of orders decided on earlier bars, so it is
+    # sized from their fills as in an exact-mode backtest; 0 decides at once (the fills may lag).
+    risk_fill_wait_s: float = 5.0
 
     instruments_file: str | None = None  # None: every symbol trades with the builtin default filters
 
@@ -88,6 +92,13 @@ class RiskSettings(ServiceSettings):
     def _positive_int(cls, value: int) -> int:
         if value <= 0:
             raise ValueError(f"must be > 0, got {value}")
+        return value
+
+    @field_validator("risk_fill_wait_s")
+    @classmethod
+    def _non_negative_seconds(cls, value: float) -> float:
+        if not math.isfinite(value) or value < 0:
+            raise ValueError(f"must be a finite number >= 0, got {value}")
         return value
 
     @field_validator("risk_sizing_fraction", "risk_max_drawdown")

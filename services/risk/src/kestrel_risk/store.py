@@ -15,7 +15,7 @@ from typing import Protocol
 import asyncpg
 
 from kestrel_contracts.decimals import from_wire_optional
-from kestrel_contracts.events import is_event_id, ns_to_datetime
+from kestrel_contracts.events import datetime_to_ns, is_event_id, ns_to_datetime
 from kestrel_contracts.v1.signal_pb2 import (
     SIGNAL_ACTION_BUY,
     SIGNAL_ACTION_EXIT,
@@ -46,7 +46,7 @@ ON CONFLICT DO NOTHING
 
 # Approved orders execution has not finished: no order row yet (still in the stream) or still open.
 _WORKING = """
-SELECT d.client_order_id, d.symbol, d.side, d.quantity, d.reference_price,
+SELECT d.client_order_id, d.symbol, d.side, d.quantity, d.reference_price, d.ts, d.origin,
     coalesce(o.filled_quantity, 0) AS filled
 FROM trading.risk_decisions d LEFT JOIN trading.orders o ON o.client_order_id = d.client_order_id
 WHERE d.account = $1 AND d.outcome = 'APPROVED'
@@ -180,6 +180,8 @@ class PostgresRiskStore:
                 quantity=r["quantity"],
                 price=r["reference_price"],
                 filled=r["filled"],
+                # Stored to the microsecond, which still falls before the next bar's signal.
+                decided_at_ns=datetime_to_ns(r["ts"]) if r["origin"] == "SIGNAL" else 0,
             )
             for r in await self._pool.fetch(_WORKING, account)
         ]
