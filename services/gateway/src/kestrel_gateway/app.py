@@ -12,7 +12,7 @@ from fastapi.telemetry import TelemetryConfig
 
 from kestrel_gateway.errors import install_error_handlers
 from kestrel_gateway.observability import ObservabilityMiddleware
-from kestrel_gateway.routes import backtests, market, ops, orders, portfolio, risk, ws
+from kestrel_gateway.routes import backtests, market, ops, orders, portfolio, risk, uploads, ws
 from kestrel_gateway.runtime import GatewayRuntime
 
 __all__ = ["create_app"]
@@ -21,7 +21,7 @@ DESCRIPTION = """Kestrel's REST and WebSocket API.
 
 Authenticate with `X-API-Key: kst_...` (or `Authorization: Bearer kst_...`); create the first key with
 `kestrel keys create --name ops --role admin`. Roles: **viewer** reads (GET, `/ws`), **trader** also
-submits manual orders and backtests, **admin** also sets the kill switch. Errors are
+submits manual orders and backtests and uploads bars, **admin** also sets the kill switch. Errors are
 `{"error": code, "detail": ...}`; prices and quantities are decimal strings.
 """
 
@@ -44,7 +44,7 @@ def create_app(runtime: GatewayRuntime) -> FastAPI:
     )
     app.state.runtime = runtime
     install_error_handlers(app)
-    for module in (ops, market, orders, risk, portfolio, backtests, ws):
+    for module in (ops, market, uploads, orders, risk, portfolio, backtests, ws):
         app.include_router(module.router)
     origins = list(runtime.settings.cors_origins)
     if origins:

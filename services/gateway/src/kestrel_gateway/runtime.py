@@ -56,9 +56,14 @@ class GatewayRuntime:
         Bounded by PUBLISH_TIMEOUT_S so a request never hangs on a dead broker; a message that timed
         out here may still be delivered later, which is why callers must name retries idempotently.
         """
-        target = channel(channel_name)
         async with asyncio.timeout(PUBLISH_TIMEOUT_S):
-            if target.name not in self._ensured:
-                await self.bus.ensure_channel(target)
-                self._ensured.add(target.name)
-            await self.bus.publish(target, message)
+            await self.ensure_channel(channel_name)
+            await self.bus.publish(channel(channel_name), message)
+
+    async def ensure_channel(self, channel_name: str) -> None:
+        """Create a registered channel's topic once per process; for callers that publish on the bus
+        directly (the bar upload hands the bus to the ingestion pipeline)."""
+        target = channel(channel_name)
+        if target.name not in self._ensured:
+            await self.bus.ensure_channel(target)
+            self._ensured.add(target.name)
