@@ -28,6 +28,7 @@ DESIGN_KAFKA_TOPICS = {
     "audit.logs",
     "backtest.jobs",
     "backtest.results",
+    "backtest.progress",  # design-notes: backtest.* (the job progress the gateway relays to /ws)
     "risk.decisions",
     "ops.commands",
 }

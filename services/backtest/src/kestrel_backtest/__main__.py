@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from kestrel_backtest.service import serve
+from kestrel_backtest.service import readiness_checks, serve
 from kestrel_backtest.settings import BacktestSettings
 from kestrel_platform.service import start_service
+
+__all__ = ["main", "readiness_checks"]
 
 
 def main() -> None:
