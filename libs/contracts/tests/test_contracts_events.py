@@ -11,6 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from kestrel_contracts.events import (
+    KESTREL_NAMESPACE,
     datetime_to_ns,
     derived_event_id,
     is_event_id,
@@ -35,6 +36,13 @@ def test_derived_ids_are_deterministic_and_part_sensitive() -> None:
     assert a == derived_event_id("bar", "BINANCE", "BTC/USDT", "1m", "1700000000000000000")
     assert uuid.UUID(a).version == 5 and is_event_id(a)
     assert derived_event_id("a", "bc") != derived_event_id("ab", "c")
+    # The hand-built text is the standard library's UUIDv5, for any parts (unicode included).
+    for parts in (
+        ("bar", "BINANCE", "BTC/USDT", "1m", "1"),
+        ("strategy-signal", "sma_cross{}", "é€😀"),
+        ("",),
+    ):
+        assert derived_event_id(*parts) == str(uuid.uuid5(KESTREL_NAMESPACE, "\x1f".join(parts)))
     with pytest.raises(ValueError):
         derived_event_id()
     with pytest.raises(ValueError):

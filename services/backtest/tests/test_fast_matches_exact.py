@@ -61,6 +61,7 @@ def test_fast_and_exact_fill_alike(
     )
     exact, fast = run_exact(spec, market), run_fast(spec, market)
     assert len(exact.fills) > 0
+    assert fast.fallback == ""  # the fast book ran it, not exact mode
     assert fast.fills == exact.fills
     assert fast.rejections == exact.rejections
 
@@ -74,6 +75,7 @@ def test_random_minute_bars_with_reversals(market: MarketData) -> None:
     exact, fast = run_exact(spec, data), run_fast(spec, data)
     sides = [f.side for f in exact.fills]
     assert len(exact.fills) > 50 and len(set(sides)) == 2
+    assert fast.fallback == ""
     assert fast.fills == exact.fills
     # Reversals are one order each: after the first fill, every fill flips the position.
     assert all(a != b for a, b in itertools.pairwise(sides))
@@ -87,7 +89,23 @@ def test_orders_below_the_minimum_notional_are_rejected_alike(market: MarketData
         "RISK_REASON_EXCHANGE_FILTER",
         "RISK_REASON_ZERO_QUANTITY",
     }
+    assert fast.fallback == ""
     assert fast.rejections == exact.rejections
+
+
+def test_what_the_fast_book_does_not_model_is_run_by_exact_mode(market: MarketData) -> None:
+    # A close of 1e-05 reaches risk as "1e-05", which is not a plain decimal: live risk refuses the
+    # signal as an invalid request. Only exact mode says so; fast mode hands the run over.
+    frame = market.bars["SP500"].copy()
+    tiny = 1e-05 * (2 + np.sin(np.arange(120) / 4))  # crossovers among prices printed as 1.2e-05
+    for column in ("open", "high", "low", "close"):
+        frame.loc[frame.index[200:320], column] = tiny
+    data = MarketData({"SP500": frame})
+    spec = BacktestSpec(build("sma_cross", {"fast": 5, "slow": 20}), ("SP500",), "1d", Decimal(100_000))
+    exact, fast = run_exact(spec, data), run_fast(spec, data)
+    assert "not a plain decimal" in fast.fallback
+    assert any(r.reason == "RISK_REASON_INVALID_REQUEST" for r in exact.rejections)
+    assert (fast.fills, fast.rejections) == (exact.fills, exact.rejections)
 
 
 def test_both_modes_report_the_same_money(market: MarketData) -> None:

@@ -6,6 +6,7 @@ subtract and compare exactly; conversions to datetime happen only at the edges (
 
 from __future__ import annotations
 
+import hashlib
 import time
 import uuid
 from collections.abc import Callable
@@ -45,7 +46,20 @@ def derived_event_id(*parts: str) -> str:
         raise ValueError("derived_event_id needs at least one part")
     if any("\x1f" in part for part in parts):
         raise ValueError("event id parts must not contain the unit separator \\x1f")
-    return str(uuid.uuid5(KESTREL_NAMESPACE, "\x1f".join(parts)))
+    return _uuid5_text("\x1f".join(parts))
+
+
+_NAMESPACE_BYTES = KESTREL_NAMESPACE.bytes
+
+
+def _uuid5_text(name: str) -> str:
+    """``str(uuid.uuid5(KESTREL_NAMESPACE, name))`` without building the UUID object (RFC 4122:
+    SHA-1 of namespace + name, version 5, variant 10), ~3x faster; backtests derive one per trade."""
+    digest = bytearray(hashlib.sha1(_NAMESPACE_BYTES + name.encode(), usedforsecurity=False).digest()[:16])
+    digest[6] = (digest[6] & 0x0F) | 0x50
+    digest[8] = (digest[8] & 0x3F) | 0x80
+    h = digest.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 def is_event_id(value: str) -> bool:

@@ -260,8 +260,7 @@ class RiskEngine:
             checks.append(funds)
             if not funds.passed:
                 reasons.append(INSUFFICIENT_FUNDS)
-        failed = [c for c in checks if not c.passed]
-        text = "approved" if not failed else "; ".join(f"{c.name}: {c.detail}" for c in failed)
+        text = judgement_text(checks)
         if not reasons:
             self.book.record_order(base.ts_event)
             # Only signal orders are awaited by later signals: a manual LIMIT may rest for many bars,
@@ -288,15 +287,25 @@ class RiskEngine:
         )
 
     def _funds_check(self, order: _Order, symbol: str) -> RiskCheck:
-        """Spot: a buy is paid from unreserved cash, a sell comes out of the long no sell already sells."""
-        if order.side is Side.BUY:
-            need, have = order.quantity * order.price, self.book.available_cash()
-            return RiskCheck(
-                "insufficient_funds", need <= have, str(have), str(need), f"cash {have}, cost {need}"
-            )
-        held = self.book.sellable(symbol)
-        ok = order.quantity <= held
-        return RiskCheck("insufficient_funds", ok, str(held), str(order.quantity), f"holding {held}")
+        have = self.book.available_cash() if order.side is Side.BUY else self.book.sellable(symbol)
+        return funds_check(order.side, order.quantity, order.price, have)
+
+
+def funds_check(side: Side, qty: Decimal, price: Decimal, have: Decimal) -> RiskCheck:
+    """Spot: a buy is paid from unreserved cash (``have``), a sell comes out of the long no sell already
+    sells (``have``)."""
+    if side is Side.BUY:
+        need = qty * price
+        return RiskCheck(
+            "insufficient_funds", need <= have, str(have), str(need), f"cash {have}, cost {need}"
+        )
+    return RiskCheck("insufficient_funds", qty <= have, str(have), str(qty), f"holding {have}")
+
+
+def judgement_text(checks: list[RiskCheck]) -> str:
+    """What a judgement says: "approved", or every failed check with its detail."""
+    failed = [c for c in checks if not c.passed]
+    return "approved" if not failed else "; ".join(f"{c.name}: {c.detail}" for c in failed)
 
 
 def _rejected(base: Judgement, reason: str, check: str, detail: str) -> Judgement:

@@ -68,10 +68,23 @@ class PaperStep:
     fill: Fill | None
 
 
+def market_fill_price(
+    open_price: Decimal, side: Side, instrument: Instrument, config: PaperConfig
+) -> Decimal:
+    """A market order's fill price on a bar opening at ``open_price``: slipped, then tick-rounded,
+    against the trader."""
+    slip = Decimal(1) + side.sign * config.slippage_bps / _BPS
+    return instrument.price_against(open_price * slip, side)
+
+
+def fill_fee(price: Decimal, qty: Decimal, fee_bps: Decimal, instrument: Instrument) -> Decimal:
+    """``fee_bps`` of the fill's notional, rounded up to the quote precision."""
+    return instrument.round_fee(price * qty * fee_bps / _BPS)
+
+
 def _fill_price(order: Order, bar: Bar, instrument: Instrument, config: PaperConfig) -> Decimal | None:
     if order.order_type is OrderType.MARKET:
-        slip = Decimal(1) + order.side.sign * config.slippage_bps / _BPS
-        return instrument.price_against(bar.open * slip, order.side)
+        return market_fill_price(bar.open, order.side, instrument, config)
     assert order.limit_price is not None  # guaranteed by Order for LIMIT orders
     limit = instrument.round_price(order.limit_price, order.side)
     through = bar.low < limit if order.side is Side.BUY else bar.high > limit
@@ -110,7 +123,7 @@ def on_bar(working: WorkingOrder, bar: Bar, instrument: Instrument, config: Pape
             side=order.side,
             price=price,
             quantity=qty,
-            fee=instrument.round_fee(price * qty * fee_bps / _BPS),
+            fee=fill_fee(price, qty, fee_bps, instrument),
             ts_ns=bar.ts_close_ns if maker else bar.ts_open_ns,
             liquidity=Liquidity.MAKER if maker else Liquidity.TAKER,
         )

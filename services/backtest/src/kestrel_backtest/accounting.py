@@ -3,7 +3,7 @@
 vectorbt simulates the account from the engine's fills (``Portfolio.from_orders``: each fill's amount,
 price and fee, on the bar it happened), so the equity curve, trades and statistics come from one
 well-kept implementation; the money totals (final equity, net P&L, fees) are recomputed exactly in
-Decimal from the same fills with ``kestrel_trading.portfolio``. Annualization uses the bars' own
+Decimal from the same fills, as ``kestrel_trading.portfolio`` keeps cash. Annualization uses the bars' own
 spacing: daily bars of a market that trades 252 days a year are annualized with 252, not 365.
 """
 
@@ -21,9 +21,8 @@ import vectorbt as vbt
 from vectorbt.returns.accessors import ReturnsAccessor
 
 from kestrel_backtest.domain import BacktestSpec, MarketData
-from kestrel_trading.domain import Fill
+from kestrel_trading.domain import Fill, Side
 from kestrel_trading.instruments import Instrument
-from kestrel_trading.portfolio import Portfolio
 
 YEAR = pd.Timedelta(days=365.25)
 
@@ -42,8 +41,9 @@ def overdraft(spec: BacktestSpec, fills: Sequence[Fill]) -> Decimal:
     accounting takes it back out. Sells first within a bar, as vectorbt's ``call_seq="auto"``.
     """
     cash = low = spec.initial_cash
-    for fill in sorted(fills, key=lambda f: (f.ts_ns, f.signed_quantity > 0)):
-        cash -= fill.signed_quantity * fill.price + fill.fee
+    signed = [(f.ts_ns, f.side is Side.BUY, f.signed_quantity * f.price + f.fee) for f in fills]
+    for _, _, spent in sorted(signed, key=lambda x: (x[0], x[1])):
+        cash -= spent
         low = min(low, cash)
     return -low if low < 0 else Decimal(0)
 
@@ -126,16 +126,19 @@ def simulate(
     size, price, fee = np.full(shape, np.nan), np.full(shape, np.nan), np.zeros(shape)
     # Each fill's bar row, found by binary search (a dict of every bar time costs more on long runs).
     times = index.asi8
-    found = np.searchsorted(times, np.array([f.ts_ns for f in fills], dtype=np.int64)).tolist()
+    stamps = np.array([f.ts_ns for f in fills], dtype=np.int64)
+    rows = np.searchsorted(times, stamps)
+    off = (rows >= len(times)) | (times[np.minimum(rows, len(times) - 1)] != stamps)
+    if off.any():
+        raise KeyError(int(stamps[np.flatnonzero(off)[0]]))  # a fill off the bar timeline
     cols = {s: k for k, s in enumerate(spec.symbols)}
-    for fill, r in zip(fills, found, strict=True):
-        if r >= len(times) or times[r] != fill.ts_ns:
-            raise KeyError(fill.ts_ns)  # a fill off the bar timeline (as the former dict lookup raised)
-        c = cols[fill.symbol]
-        if not np.isnan(size[r, c]):
-            raise SimulationMismatchError(f"two fills of {fill.symbol} on one bar ({fill.ts_ns})")
-        size[r, c] = float(fill.signed_quantity)
-        price[r, c], fee[r, c] = float(fill.price), float(fill.fee)
+    columns = np.array([cols[f.symbol] for f in fills], dtype=np.int64)
+    cells = rows * shape[1] + columns
+    if len(np.unique(cells)) != len(cells):
+        raise SimulationMismatchError(f"two fills of one symbol on one bar {_first_repeat(fills, cells)}")
+    size[rows, columns] = [float(f.signed_quantity) for f in fills]
+    price[rows, columns] = [float(f.price) for f in fills]
+    fee[rows, columns] = [float(f.fee) for f in fills]
     spacing = (index[-1] - index[0]) / max(len(index) - 1, 1) if len(index) > 1 else pd.Timedelta(1, "D")
 
     def frame(values: np.ndarray) -> pd.DataFrame:
@@ -160,6 +163,15 @@ def simulate(
         )
     except Exception as exc:  # vectorbt raises its own RejectedOrderError
         raise SimulationMismatchError(f"vectorbt refused an order the paper model filled: {exc}") from exc
+
+
+def _first_repeat(fills: Sequence[Fill], cells: npt.NDArray[np.int64]) -> str:
+    seen: set[int] = set()
+    for fill, cell in zip(fills, cells.tolist(), strict=True):
+        if cell in seen:
+            return f"({fill.symbol} at {fill.ts_ns})"
+        seen.add(cell)
+    return ""
 
 
 def report(spec: BacktestSpec, data: MarketData, fills: Sequence[Fill]) -> BacktestReport:
@@ -235,23 +247,25 @@ def _metrics(pf: vbt.Portfolio, spec: BacktestSpec, fills: Sequence[Fill], lent:
 
 
 def _money(spec: BacktestSpec, data: MarketData, fills: Sequence[Fill]) -> dict[str, Decimal]:
-    book = Portfolio(cash=spec.initial_cash)
+    # Cash and positions as ``Portfolio.apply_fill`` keeps them (the same Decimal operations in the same
+    # order), without the cost basis and fill-id set only a live book needs.
+    cash, positions = spec.initial_cash, dict.fromkeys(spec.symbols, Decimal(0))
     for fill in fills:
-        # An engine's fills are distinct; the fill_id set (copied whole on every fill) is dropped.
-        book = book.apply_fill(fill)
-        book = Portfolio(cash=book.cash, positions=book.positions)
+        signed = fill.signed_quantity
+        cash = cash - signed * fill.price - fill.fee
+        positions[fill.symbol] += signed
     marks = {}
     for symbol in spec.symbols:
         instrument = spec.catalog.get(symbol)
         assert instrument is not None
         marks[symbol] = instrument.round_price(Decimal(str(data.bars[symbol]["close"].iat[-1])))
-    final = book.equity(marks)
+    final = cash + sum((qty * marks[s] for s, qty in positions.items() if qty), Decimal(0))
     return {
         "initial_cash": spec.initial_cash,
         "final_equity": final,
         "net_pnl": final - spec.initial_cash,
         "total_fees": sum((f.fee for f in fills), Decimal(0)),
-        "cash": book.cash,
+        "cash": cash,
     }
 
 

@@ -153,3 +153,5 @@ class EnginePath:
     rejections: Sequence[Rejection]
     bars: int
     signals: int
+    # Why a fast-mode run was handed to exact mode ("" when it ran fast); see fast_book.
+    fallback: str = ""

@@ -2,47 +2,34 @@
 
 1. ``Strategy.evaluate`` gives the direction and weight on every bar at once (featurelib's batch
    evaluator; no per-bar Python).
-2. Only the bars where the direction changes become decisions. Each is sized and checked by the
-   same ``RiskEngine`` the live risk service runs (same Signal, same sizing, same exchange filters,
-   same spot cash cap), and filled by the same paper fill model on the symbol's next bar (its open,
-   slipped and tick-rounded against the trader, fees rounded up). That is a loop over trades, not
-   over bars: a few thousand Decimal steps for a million bars.
-3. vectorbt simulates the portfolio from those orders (``Portfolio.from_orders`` with each order's
-   amount, fill price and fee) and computes the statistics, so cash, equity and trades come from the
-   vectorized simulator.
+2. Only the bars where the direction changes become decisions. Each is sized and checked as the live
+   risk service would (same sizing, exchange filters and spot cash cap, through ``FastBook``, which
+   calls risk's and the paper broker's own pure functions) and filled on the symbol's next bar (its
+   open, slipped and tick-rounded against the trader, fees rounded up). That is a loop over trades,
+   not over bars: a few thousand Decimal steps for a million bars.
+3. vectorbt simulates the portfolio from those fills (``accounting``) and computes the statistics.
 
 Risk limits that depend on the path between trades (drawdown, daily loss, order rate) are
-exact-mode only: fast mode refuses a spec that sets them rather than ignore them silently.
+exact-mode only: fast mode refuses a spec that sets them rather than ignore them silently. Inputs
+outside what the fast book models are handed to exact mode whole (``EnginePath.fallback`` says why).
 """
 
 from __future__ import annotations
 
 import heapq
-from dataclasses import dataclass
-from decimal import Decimal
+from dataclasses import dataclass, replace
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from kestrel_backtest.domain import (
-    UNLIMITED,
-    BacktestInputError,
-    BacktestSpec,
-    EnginePath,
-    MarketData,
-    Rejection,
-    to_decimal,
-)
-from kestrel_backtest.exact import order_of, resolved_catalog, risk_engine
-from kestrel_contracts.v1.signal_pb2 import SignalAction
-from kestrel_strategies import Decision
-from kestrel_strategies.signals import SourceBar, strategy_signal
-from kestrel_trading.domain import Bar, Fill
-from kestrel_trading.paper import WorkingOrder, on_bar
-from kestrel_trading.portfolio import Portfolio
+from kestrel_backtest.domain import UNLIMITED, BacktestInputError, BacktestSpec, EnginePath, MarketData
+from kestrel_backtest.exact import resolved_catalog, run_exact
+from kestrel_backtest.fast_book import FastBook, OutsideFastEnvelopeError
+from kestrel_platform.logging import get_logger
 
 _FILL, _DECIDE = 0, 1  # at one bar time, fills (at the open) come before decisions (at the close)
+_log = get_logger(__name__)
 
 
 @dataclass(frozen=True)
@@ -71,117 +58,86 @@ def run_fast(spec: BacktestSpec, data: MarketData, targets: dict[str, Targets] |
     if spec.limits != UNLIMITED:
         raise BacktestInputError("account risk limits need exact mode (mode=exact)")
     targets = targets if targets is not None else evaluate_targets(spec, data)
-    run = _FastRun(spec, data, targets)
+    try:
+        return _run(spec, data, targets)
+    except OutsideFastEnvelopeError as exc:
+        _log.info("backtest.fast_fallback", reason=str(exc))
+        return replace(run_exact(spec, data), fallback=str(exc))
+
+
+@dataclass(frozen=True)
+class _Series:
+    ts: npt.NDArray[np.int64]
+    ts_event: npt.NDArray[np.int64]
+    open: npt.NDArray[np.float64]
+    close: npt.NDArray[np.float64]
+    event_ids: pd.Series  # read only at the bars that trade: a million-row object array costs 0.3 s
+
+
+def _series(data: MarketData, symbol: str) -> _Series:
+    frame = data.bars[symbol]
+    ts, ts_event = frame["ts"].to_numpy(dtype=np.int64), frame["ts_event"].to_numpy(dtype=np.int64)
+    if len(ts) > 1 and (np.any(np.diff(ts) <= 0) or np.any(ts[1:] < ts_event[:-1])):
+        raise OutsideFastEnvelopeError(f"bars of {symbol} are out of order or overlap")
+    return _Series(
+        ts,
+        ts_event,
+        frame["open"].to_numpy(dtype=np.float64),
+        frame["close"].to_numpy(dtype=np.float64),
+        frame["event_id"],
+    )
+
+
+def _run(spec: BacktestSpec, data: MarketData, targets: dict[str, Targets]) -> EnginePath:
+    symbols = spec.symbols
+    series = [_series(data, s) for s in symbols]
+    book = FastBook(spec, resolved_catalog(spec))
     # (bar open ts, phase, symbol rank, bar index): what happens, in the order the live loop does it.
     queue: list[tuple[int, int, int, int]] = []
-    for rank, symbol in enumerate(spec.symbols):
+    event_ids: list[dict[int, str]] = []
+    for rank, symbol in enumerate(symbols):
         changes = np.flatnonzero(np.diff(targets[symbol].direction, prepend=0.0))
-        queue.extend((int(run.market.ts[symbol][i]), _DECIDE, rank, int(i)) for i in changes)
+        ids = series[rank].event_ids.take(changes).astype(str).tolist()
+        event_ids.append(dict(zip(changes.tolist(), ids, strict=True)))
+        queue.extend(
+            zip(
+                series[rank].ts[changes].tolist(),
+                [_DECIDE] * len(changes),
+                [rank] * len(changes),
+                changes.tolist(),
+                strict=True,
+            )
+        )
     heapq.heapify(queue)
     decisions = len(queue)
     while queue:
         ts, phase, rank, i = heapq.heappop(queue)
-        _mark_held(run, ts, rank)
+        s, symbol = series[rank], symbols[rank]
         if phase == _FILL:
-            run.fill(spec.symbols[rank], i)
-        elif run.decide(spec.symbols[rank], i):
-            heapq.heappush(queue, (int(run.market.ts[spec.symbols[rank]][i + 1]), _FILL, rank, i + 1))
-    return EnginePath(run.fills, run.rejections, sum(len(data.bars[s]) for s in spec.symbols), decisions)
-
-
-class _FastRun:
-    def __init__(self, spec: BacktestSpec, data: MarketData, targets: dict[str, Targets]) -> None:
-        self.spec, self.data, self.targets = spec, data, targets
-        self.engine = risk_engine(spec)
-        self.catalog = resolved_catalog(spec)
-        self.market = _Columns(
-            {s: data.bars[s]["ts"].to_numpy(dtype=np.int64) for s in spec.symbols},
-            {s: data.bars[s]["close"].to_numpy(dtype=np.float64) for s in spec.symbols},
-            {s: data.bars[s]["ts_event"].to_numpy(dtype=np.int64) for s in spec.symbols},
-        )
-        # Raw columns, read only on the bars that trade: a pandas lookup per access (or a Decimal
-        # Bar per history bar) would cost more than the whole decision on a long history.
-        self.columns = {s: _raw_columns(data.bars[s]) for s in spec.symbols}
-        self.working: dict[str, WorkingOrder] = {}
-        self.fills: list[Fill] = []
-        self.rejections: list[Rejection] = []
-
-    def fill(self, symbol: str, i: int) -> None:
-        """The paper broker on the symbol's bar i: its working (MARKET IOC) order fills at the open."""
-        instrument = self.catalog.get(symbol)
-        assert instrument is not None  # checked by BacktestSpec
-        bar = _bar(self.columns[symbol], i)
-        book = self.engine.book
-        for coid, working in [(c, w) for c, w in self.working.items() if w.order.symbol == symbol]:
-            step = on_bar(working, bar, instrument, self.spec.paper)
-            if step.fill is not None:
-                book.apply_fill(step.fill)
-                # The book's fill_id set only guards against redelivered fills, which a fast run
-                # never has (each fill is applied once, here); keeping it costs an O(fills) frozenset
-                # copy per fill, quadratic over a long run.
-                book.portfolio = Portfolio(cash=book.portfolio.cash, positions=book.portfolio.positions)
-                self.fills.append(step.fill)
-            order = step.working.order
-            self.engine.book.working.on_report(coid, order.status, order.filled_quantity)
-            del self.working[coid]  # IOC: done after its first bar, filled or not
-
-    def decide(self, symbol: str, i: int) -> bool:
-        """Risk's judgement of the direction change on bar i; True when an order awaits bar i+1."""
-        t, columns = self.targets[symbol], self.columns[symbol]
-        before = float(t.direction[i - 1]) if i > 0 else 0.0
-        decision = Decision(np.nan, float(t.direction[i]), float(t.weight[i]))
-        source = SourceBar(
-            str(columns["event_id"][i]),
-            int(self.market.ts_event[symbol][i]),
-            symbol,
-            self.spec.venue,
-            self.spec.timeframe,
-            str(columns["close"][i].item()),
-        )
-        signal = strategy_signal(self.spec.strategy, source, before, decision, ts_init=source.ts_event)
-        judgement = self.engine.decide_signal(signal, kill_switch=False, now_ns=source.ts_event)
-        if not judgement.approved:
-            action = SignalAction.Name(signal.action).removeprefix("SIGNAL_ACTION_")
-            self.rejections.append(
-                Rejection(source.ts_event, symbol, action, judgement.reason or "", judgement.reason_text)
-            )
-            return False
-        if i + 1 >= len(self.market.ts[symbol]):
-            return False  # decided on the last bar: no bar is left to fill on (live would fill later)
-        self.working[judgement.client_order_id] = WorkingOrder(order_of(judgement), source.ts_event)
-        return True
-
-
-_BAR_COLUMNS = ("ts", "ts_event", "open", "high", "low", "close", "volume", "event_id")
-
-
-def _raw_columns(frame: pd.DataFrame) -> dict[str, np.ndarray]:
-    return {c: frame[c].to_numpy() for c in _BAR_COLUMNS}
-
-
-def _bar(columns: dict[str, np.ndarray], i: int) -> Bar:
-    """Bar i as ``decimal_bars`` makes it (``.item()`` gives the Python scalar ``tolist`` would)."""
-    t0, t1, o, h, lo, c, v = (columns[k][i].item() for k in _BAR_COLUMNS[:7])
-    return Bar(int(t0), int(t1), to_decimal(o), to_decimal(h), to_decimal(lo), to_decimal(c), to_decimal(v))
-
-
-def _mark_held(run: _FastRun, ts: int, rank: int) -> None:
-    """Marks as exact mode holds them when symbol ``rank`` acts at ``ts``: each held symbol's latest
-    close already seen (symbols before it in the spec's order have seen the bar at ``ts`` itself)."""
-    engine, market = run.engine, run.market
-    for k, symbol in enumerate(run.spec.symbols):
-        if engine.book.position(symbol) == 0:
-            continue  # a mark only moves equity through a position
-        seen = int(np.searchsorted(market.ts[symbol], ts, side="right" if k < rank else "left"))
-        if seen == 0:
+            book.fill(symbol, s.open[i].item(), ts)
             continue
-        instrument = run.catalog.get(symbol)
-        assert instrument is not None
-        engine.book.mark(symbol, instrument.round_price(Decimal(str(market.close[symbol][seen - 1]))))
+        if len(symbols) > 1:
+            _mark_held(book, series, symbols, ts, rank)
+        t = targets[symbol]
+        approved = book.decide(
+            symbol,
+            after=t.direction[i].item(),
+            weight=t.weight[i].item(),
+            close=s.close[i].item(),
+            bar=event_ids[rank][i],
+            ts_event=int(s.ts_event[i]),
+        )
+        if approved and i + 1 < len(s.ts):  # decided on the last bar: nothing is left to fill on
+            heapq.heappush(queue, (int(s.ts[i + 1]), _FILL, rank, i + 1))
+    return EnginePath(book.fills, book.rejections, sum(len(s.ts) for s in series), decisions)
 
 
-@dataclass(frozen=True)
-class _Columns:
-    ts: dict[str, npt.NDArray[np.int64]]
-    close: dict[str, npt.NDArray[np.float64]]
-    ts_event: dict[str, npt.NDArray[np.int64]]
+def _mark_held(book: FastBook, series: list[_Series], symbols: tuple[str, ...], ts: int, rank: int) -> None:
+    """Marks as exact mode holds them when symbol ``rank`` decides at ``ts``: each other held symbol's
+    latest close already seen (symbols before it in the spec's order have seen the bar at ``ts``)."""
+    for k, symbol in enumerate(symbols):
+        if k == rank or not book.held(symbol):
+            continue  # the deciding symbol is marked at its own close; a mark moves equity via a position
+        seen = int(np.searchsorted(series[k].ts, ts, side="right" if k < rank else "left"))
+        if seen:
+            book.mark_close(symbol, series[k].close[seen - 1].item())
