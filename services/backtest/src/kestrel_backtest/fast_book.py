@@ -17,7 +17,6 @@ hands the whole run to exact mode rather than guess.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from decimal import Decimal
 
 from kestrel_backtest.domain import UNLIMITED, BacktestSpec, Rejection
@@ -25,6 +24,7 @@ from kestrel_contracts.events import derived_event_id
 from kestrel_riskengine.engine import INSUFFICIENT_FUNDS, funds_check, judgement_text
 from kestrel_riskengine.judgement import signal_client_order_id
 from kestrel_riskengine.sizing import order_for_signal
+from kestrel_riskengine.working import WorkingOrder
 from kestrel_trading.catalog import InstrumentCatalog
 from kestrel_trading.domain import Fill, Liquidity, Side
 from kestrel_trading.instruments import Instrument
@@ -40,14 +40,6 @@ class OutsideFastEnvelopeError(Exception):
     """The run needs something only the full risk engine does; the message says what."""
 
 
-@dataclass(frozen=True, slots=True)
-class _Working:
-    client_order_id: str
-    side: Side
-    quantity: Decimal
-    price: Decimal  # risk's approval price: what a working buy reserves
-
-
 class FastBook:
     def __init__(self, spec: BacktestSpec, catalog: InstrumentCatalog) -> None:
         self.spec, self.paper, self.fee_bps = spec, spec.paper, spec.paper.taker_fee_bps
@@ -60,7 +52,8 @@ class FastBook:
         self.cash = spec.initial_cash
         self.positions: dict[str, Decimal] = {}
         self.marks: dict[str, Decimal] = {}
-        self.working: dict[str, _Working] = {}
+        # At most one per symbol: a fast-mode order fills (or not) on the bar after its decision.
+        self.working: dict[str, WorkingOrder] = {}
         self.reserved = _ZERO
         self.fills: list[Fill] = []
         self.rejections: list[Rejection] = []
@@ -95,7 +88,7 @@ class FastBook:
         coid = signal_client_order_id(
             self.spec.account, derived_event_id("strategy-signal", self.strategy_id, bar)
         )
-        self.working[symbol] = _Working(coid, side, qty, price)
+        self.working[symbol] = WorkingOrder(coid, symbol, side, qty, price)
         if side is Side.BUY:
             self.reserved += qty * price
         return True
@@ -104,11 +97,11 @@ class FastBook:
         self, symbol: str, after: float, weight: float, price: Decimal, instrument: Instrument
     ) -> tuple[Side, Decimal]:
         """The side and quantity ``RiskEngine._size_signal`` gives the strategy signal."""
-        working = self.working.get(symbol)
-        pending_buy = working.quantity if working is not None and working.side is Side.BUY else _ZERO
-        pending_sell = working.quantity if working is not None and working.side is Side.SELL else _ZERO
-        position = self.positions.get(symbol, _ZERO)
-        projected, sellable = position + pending_buy - pending_sell, position - pending_sell
+        position, pending_sell = self.positions.get(symbol, _ZERO), self._pending(symbol, Side.SELL)
+        projected, sellable = (
+            position + self._pending(symbol, Side.BUY) - pending_sell,
+            position - pending_sell,
+        )
         if after == 0:  # EXIT: flat whatever is held
             if projected < 0:
                 return Side.BUY, instrument.round_qty(-projected)
@@ -140,9 +133,12 @@ class FastBook:
     def _have(self, symbol: str, side: Side) -> Decimal:
         if side is Side.BUY:
             return self.cash - self.reserved
+        return self.positions.get(symbol, _ZERO) - self._pending(symbol, Side.SELL)
+
+    def _pending(self, symbol: str, side: Side) -> Decimal:
+        """What the symbol's working order still buys or sells (``WorkingOrders.pending``)."""
         working = self.working.get(symbol)
-        pending_sell = working.quantity if working is not None and working.side is Side.SELL else _ZERO
-        return self.positions.get(symbol, _ZERO) - pending_sell
+        return working.quantity if working is not None and working.side is side else _ZERO
 
     def _reject(
         self,
@@ -157,11 +153,12 @@ class FastBook:
         after: float,
     ) -> bool:
         """Risk's own verdict on an order the book expects it to refuse (reason code and text)."""
+        equity = self.equity()
         state = RiskState(
             positions=self._projected(),
             marks=dict(self.marks),
-            equity=self.equity(),
-            equity_peak=max(self.equity(), _ZERO),
+            equity=equity,
+            equity_peak=max(equity, _ZERO),
             realized_pnl_today=_ZERO,
         )
         verdict = evaluate(OrderIntent(symbol, side, qty, price), state, UNLIMITED, 0, instrument)
@@ -180,11 +177,8 @@ class FastBook:
         return out
 
     def equity(self) -> Decimal:
-        total = self.cash
-        for symbol, qty in self.positions.items():
-            if qty:
-                total += qty * self.marks[symbol]
-        return total
+        """``Portfolio.equity`` as risk's book computes it (the same sum, grouped the same way)."""
+        return self.cash + sum((q * self.marks[s] for s, q in self.positions.items() if q), _ZERO)
 
     def fill(self, symbol: str, open_price: float, ts_open_ns: int) -> None:
         """The symbol's working MARKET IOC order on the bar after its decision: filled at the open."""
