@@ -13,7 +13,7 @@ import functools
 from collections.abc import Sequence
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
-from aiokafka.errors import CommitFailedError
+from aiokafka.errors import CommitFailedError, IllegalStateError
 
 from kestrel_contracts.registry import Channel, Transport, consumer_group
 from kestrel_messaging import admin
@@ -180,8 +180,10 @@ class _Committer:
     async def _commit(self, offsets: dict[TopicPartition, int]) -> None:
         try:
             await self._consumer.commit(offsets)
-        except CommitFailedError as exc:
-            # The group rebalanced under us: the new owner re-reads from the last commit.
+        except (CommitFailedError, IllegalStateError) as exc:
+            # The group rebalanced under us (the broker refused the generation, or the partition was
+            # already revoked from this member, e.g. while a peer left during a graceful stop): the
+            # new owner re-reads from the last commit.
             _log.warning(
                 "offset commit failed after rebalance",
                 channel=self._channel,
