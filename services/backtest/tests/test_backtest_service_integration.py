@@ -33,13 +33,14 @@ from kestrel_contracts.v1.backtest_result_pb2 import (
 from kestrel_messaging import Delivery
 from kestrel_messaging.kafka import KafkaBus
 from kestrel_store.backtest_queries import get_run, report_formats, run_rows
-from kestrel_store.backtest_runs import claim_run
+from kestrel_store.backtest_runs import claim_run, heartbeat
 from kestrel_store.bars import upsert_bars
 from kestrel_store.migrate import apply_migrations
 from kestrel_store.pool import create_pool
 
 pytestmark = pytest.mark.integration
 START, END = datetime(2015, 1, 1, tzinfo=UTC), datetime(2019, 1, 1, tzinfo=UTC)
+LEASE_S = 4.0
 
 
 @dataclass
@@ -89,6 +90,7 @@ async def rig(
         kafka_bootstrap=kafka_bootstrap,
         database_url=fresh_database_url,
         backtest_group=f"backtest-{unique}",
+        backtest_lease_s=LEASE_S,
     )
     made = Rig(pool, bus, settings)
     for name in ("backtest.results", "backtest.progress"):
@@ -172,3 +174,26 @@ async def test_a_job_whose_worker_died_is_run_again_to_completion(rig: Rig) -> N
     assert run is not None and run["status"] == "SUCCEEDED"
     assert run["attempts"] == 2 and run["worker"] == "worker-a"
     assert len(rig.results(job.job_id)) == 1
+
+
+async def test_a_job_a_live_worker_holds_is_not_started_again_until_its_lease_lapses(rig: Rig) -> None:
+    job = make_job("ema_cross", ["SP500"], START, END)
+    run_id = uuid.UUID(job.job_id)
+    # Another worker holds the job and keeps its lease (as after a rebalance moved the partition).
+    claim = await claim_run(rig.pool, plan_job(job).submission, "busy-worker", lease_s=LEASE_S)
+    assert claim.run and claim.attempts == 1
+    await rig.bus.publish(channel("backtest.jobs"), job, key=job.job_id)
+    rig.start_worker("worker-a")
+    held_until = asyncio.get_running_loop().time() + 2 * LEASE_S
+    while asyncio.get_running_loop().time() < held_until:
+        assert await heartbeat(rig.pool, run_id, "busy-worker"), "the holder's lease was taken"
+        await asyncio.sleep(LEASE_S / 4)
+    run = await get_run(rig.pool, run_id)
+    assert run is not None and run["attempts"] == 1 and run["worker"] == "busy-worker"
+    assert not rig.results(job.job_id), "a held job must not be run by a second worker"
+    # The holder stops beating (it died): worker-a takes the job over once the lease lapses.
+    await until(lambda: bool(rig.results(job.job_id)), "the result after the lease lapsed")
+    run = await get_run(rig.pool, run_id)
+    assert run is not None and run["status"] == "SUCCEEDED"
+    assert run["attempts"] == 2 and run["worker"] == "worker-a"
+    assert not await heartbeat(rig.pool, run_id, "busy-worker"), "a finished run takes no heartbeat"

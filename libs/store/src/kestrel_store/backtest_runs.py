@@ -1,9 +1,11 @@
 """``backtest.*`` writes: a run's submission, its claim by a worker, progress, and its one final write.
 
-A job is claimed by its ``job_event_id`` (unique): the first delivery inserts the run, a redelivery
-of a job still QUEUED or RUNNING (its worker died) claims it again and runs it from scratch, and a
-redelivery of a finished job finds the stored result and republishes that, so a job never has two
-different results. Everything a run produced is written in the one transaction that finishes it.
+A job is claimed by its ``job_event_id`` (unique): the first delivery inserts the run. A running
+run holds a lease its worker refreshes (``heartbeat``); a redelivery of a RUNNING job claims it
+again only once that lease has lapsed (its worker died) and runs it from scratch, while a live
+worker's run is left to finish. A redelivery of a finished job finds the stored result and
+republishes that, so a job never has two different results. Everything a run produced is written
+in the one transaction that finishes it.
 """
 
 from __future__ import annotations
@@ -41,15 +43,21 @@ class RunSubmission:
 
 @dataclass(frozen=True)
 class Claim:
-    """What a worker found: ``run`` means go (attempt n), otherwise the finished run's result bytes."""
+    """What a worker found: ``run`` means go (attempt n); ``busy`` means another worker's lease on the
+    run is live; otherwise the run is finished and ``result`` holds its result bytes."""
 
     status: str
     attempts: int
     result: bytes | None
+    granted: bool = True
 
     @property
     def run(self) -> bool:
-        return self.status not in FINISHED
+        return self.granted and self.status not in FINISHED
+
+    @property
+    def busy(self) -> bool:
+        return not self.granted and self.status not in FINISHED
 
 
 @dataclass(frozen=True)
@@ -78,10 +86,12 @@ ON CONFLICT DO NOTHING
 RETURNING run_id
 """
 
+# A RUNNING run is taken over by its own worker (a retried delivery) or once its lease has lapsed.
 _CLAIM = """
 UPDATE backtest.runs SET status = 'RUNNING', worker = $2, attempts = attempts + 1,
-    started_at = now(), progress = 0, bars_processed = 0
-WHERE job_event_id = $1 AND status IN ('QUEUED', 'RUNNING')
+    started_at = now(), heartbeat_at = now(), progress = 0, bars_processed = 0
+WHERE job_event_id = $1 AND (status = 'QUEUED' OR (status = 'RUNNING' AND (
+    worker = $2 OR heartbeat_at IS NULL OR heartbeat_at < now() - make_interval(secs => $3))))
 RETURNING status, attempts, result
 """
 
@@ -123,17 +133,30 @@ async def record_submission(db: Db, run: RunSubmission, *, status: str = "QUEUED
         return False
 
 
-async def claim_run(db: Db, run: RunSubmission, worker: str) -> Claim:
+async def claim_run(db: Db, run: RunSubmission, worker: str, *, lease_s: float = 30.0) -> Claim:
     """Claim the run of this job for ``worker`` (recording it first when the gateway did not)."""
     async with acquired(db) as conn, conn.transaction():
         await record_submission(conn, run)
-        row = await conn.fetchrow(_CLAIM, run.job_event_id, worker)
-        if row is None:  # finished before: hand back what it published
-            row = await conn.fetchrow(
-                "SELECT status, attempts, result FROM backtest.runs WHERE job_event_id = $1", run.job_event_id
-            )
+        row = await conn.fetchrow(_CLAIM, run.job_event_id, worker, lease_s)
+        if row is not None:
+            return Claim(row["status"], row["attempts"], row["result"])
+        # Finished (hand back what it published) or held by a live worker.
+        row = await conn.fetchrow(
+            "SELECT status, attempts, result FROM backtest.runs WHERE job_event_id = $1", run.job_event_id
+        )
         assert row is not None
-        return Claim(row["status"], row["attempts"], row["result"])
+        return Claim(row["status"], row["attempts"], row["result"], granted=False)
+
+
+async def heartbeat(db: Db, run_id: UUID, worker: str) -> bool:
+    """Refresh ``worker``'s lease on a running run; False when the run is no longer its own."""
+    status = await db.execute(
+        """UPDATE backtest.runs SET heartbeat_at = now()
+           WHERE run_id = $1 AND worker = $2 AND status = 'RUNNING'""",
+        run_id,
+        worker,
+    )
+    return bool(status.endswith(" 1"))
 
 
 async def record_progress(db: Db, run_id: UUID, fraction: float, bars: int) -> None:

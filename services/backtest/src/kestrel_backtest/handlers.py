@@ -1,8 +1,10 @@
 """backtest.jobs delivery -> a stored run and one BacktestResult on backtest.results.
 
-A job is claimed in ``backtest.runs`` by its event id before it runs. A redelivery after the worker
-died mid-run claims it again and runs it from scratch (nothing of the first attempt was stored); a
-redelivery of a finished job republishes the stored result, so a job has exactly one result, under
+A job is claimed in ``backtest.runs`` by its event id before it runs, and its worker keeps a lease
+on it while it runs. A redelivery to another worker (a rebalance moved the partition) waits while
+that lease is live; once the lease lapses (the worker died) it claims the job again and runs it from
+scratch (nothing of the first attempt was stored). A redelivery of a finished job republishes the
+stored result, so a job has exactly one result, under
 one event id. Jobs that cannot run (unknown strategy, bad parameters, no data in range) end FAILED
 with the reason in the run and the result; a message that is not a job at all goes to the DLQ.
 Infrastructure errors (PostgreSQL, Kafka) propagate, so the consumer retries the job.
@@ -30,11 +32,13 @@ from kestrel_contracts.v1.backtest_result_pb2 import BacktestResult
 from kestrel_messaging import Delivery, MessageBus, PermanentError
 from kestrel_platform.logging import get_logger
 from kestrel_store.backtest_runs import (
+    Claim,
     RunConflictError,
     RunSubmission,
     claim_run,
     finish_failure,
     finish_success,
+    heartbeat,
 )
 
 _log = get_logger("kestrel.backtest.handler")
@@ -59,9 +63,10 @@ class JobsHandler:
         *,
         worker: str,
         renderer: Renderer | None = None,
+        lease_s: float = 30.0,
     ) -> None:
         self._pool, self._bus, self._channels = pool, bus, channels
-        self._worker, self._renderer = worker, renderer
+        self._worker, self._renderer, self._lease_s = worker, renderer, lease_s
 
     async def __call__(self, delivery: Delivery) -> None:
         job = delivery.message
@@ -74,7 +79,7 @@ class JobsHandler:
             await self._refuse(job, exc, started)
             return
         try:
-            claim = await claim_run(self._pool, plan.submission, self._worker)
+            claim = await self._claim(plan.submission)
         except RunConflictError as exc:
             raise PermanentError(f"job {job.job_id}: {exc}") from None
         if not claim.run:
@@ -82,7 +87,29 @@ class JobsHandler:
                 await self._publish(BacktestResult.FromString(claim.result))
             return
         _log.info("job.started", job_id=str(plan.job_id), attempt=claim.attempts, mode=plan.mode)
-        await self._run(plan, started)
+        lease = asyncio.create_task(self._keep_lease(plan.job_id))
+        try:
+            await self._run(plan, started)
+        finally:
+            lease.cancel()
+
+    async def _claim(self, submission: RunSubmission) -> Claim:
+        """Claim the job, waiting while another live worker holds it (it finishes or its lease lapses)."""
+        claim = await claim_run(self._pool, submission, self._worker, lease_s=self._lease_s)
+        if claim.busy:
+            _log.info("job.held_elsewhere", job_id=str(submission.run_id), lease_s=self._lease_s)
+        while claim.busy:
+            await asyncio.sleep(min(1.0, self._lease_s / 5))
+            claim = await claim_run(self._pool, submission, self._worker, lease_s=self._lease_s)
+        return claim
+
+    async def _keep_lease(self, run_id: uuid.UUID) -> None:
+        while True:
+            await asyncio.sleep(self._lease_s / 4)
+            try:
+                await heartbeat(self._pool, run_id, self._worker)
+            except Exception as exc:  # a missed beat only shortens the lease; the run goes on
+                _log.warning("lease.heartbeat_failed", job_id=str(run_id), error=repr(exc))
 
     async def _run(self, plan: JobPlan, started: int) -> None:
         spec = plan.spec
@@ -135,7 +162,7 @@ class JobsHandler:
             spec={},
             submitted_by=job.requested_by,
         )
-        claim = await claim_run(self._pool, submission, self._worker)
+        claim = await self._claim(submission)
         if not claim.run:
             if claim.result is not None:
                 await self._publish(BacktestResult.FromString(claim.result))

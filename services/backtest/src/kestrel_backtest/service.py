@@ -70,6 +70,7 @@ async def consume(settings: BacktestSettings, stop: asyncio.Event) -> None:
             BacktestChannels.registered(),
             worker=name,
             renderer=render_all if settings.backtest_render_reports else None,
+            lease_s=settings.backtest_lease_s,
         )
         options = ConsumerOptions(
             max_attempts=settings.backtest_max_attempts,

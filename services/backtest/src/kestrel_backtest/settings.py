@@ -23,6 +23,9 @@ class BacktestSettings(ServiceSettings):
     backtest_consumer_name: str = ""  # empty: "<service>-<hostname>-<pid>"
     backtest_max_attempts: int = 3
     backtest_retry_backoff_s: float = 1.0
+    # A running job's lease: another worker takes a redelivered job over only after this long
+    # without a heartbeat from its worker (which beats every quarter of it).
+    backtest_lease_s: float = 30.0
     # Render the HTML/PDF/Excel/CSV/JSON/Pine reports of every run into backtest.reports.
     backtest_render_reports: bool = True
 
@@ -32,6 +35,13 @@ class BacktestSettings(ServiceSettings):
         if not value.strip():
             raise ValueError("must not be empty")
         return value.strip()
+
+    @field_validator("backtest_lease_s")
+    @classmethod
+    def _lease_positive(cls, value: float) -> float:
+        if not value > 0:
+            raise ValueError("must be > 0 seconds")
+        return value
 
     @field_validator("backtest_max_attempts")
     @classmethod
