@@ -25,6 +25,7 @@ from kestrel_risk.handlers import (
     RiskChannels,
     SignalsHandler,
 )
+from kestrel_risk.ownership import StrategyFilter
 from kestrel_risk.store import storable
 from kestrel_risk.testing import T0, FakeKillSwitch, FakeStore, fill_report, make_signal
 from kestrel_riskengine.engine import RiskEngine
@@ -276,3 +277,21 @@ async def test_each_order_and_decision_continue_their_own_signals_trace(rig: Rig
             await run
     for target in (rig.channels.orders, rig.channels.decisions):
         assert [r.headers["traceparent"].split("-")[1] for r in rig.bus.records(target)] == traces
+
+
+async def test_signals_of_strategies_another_account_trades_are_skipped(make_engine: EngineFactory) -> None:
+    rig = Rig(make_engine())
+    publisher = DecisionPublisher(rig.bus, rig.channels)
+    signals = SignalsHandler(
+        rig.engine, rig.store, publisher, rig.kill, clock=lambda: T0, strategies=StrategyFilter.of(["mine"])
+    )
+    other, mine = make_signal(seed="other"), make_signal(seed="mine")
+    other.strategy_id, mine.strategy_id = "theirs:{}", 'mine:{"n":1}'
+    before = REGISTRY.get_sample_value("signals_not_owned_total") or 0.0
+    await signals([delivery(other)])
+    assert rig.store.signals == [] and rig.published("orders") == [] and rig.kill.reads == 0
+    await signals([delivery(other), delivery(mine)])
+    assert rig.store.signals == [mine] and len(rig.published("orders")) == 1
+    assert REGISTRY.get_sample_value("signals_not_owned_total") == before + 2
+    with pytest.raises(PermanentError):  # not a signal at all: still refused, never skipped
+        await signals([delivery(fill_report(), "execution.reports")])

@@ -252,3 +252,41 @@ async def test_a_restart_remembers_orders_execution_has_not_finished(rig: Rig) -
         assert gave_up_waiting() == waits + 1  # the reloaded order kept its bar: the signal awaited it
     finally:
         service_stop.set()
+
+
+async def test_side_by_side_accounts_each_trade_only_their_strategy_s_signals(rig: Rig) -> None:
+    """Two risk instances, one account and one consumer group each, read the one signals topic."""
+    stops = []
+    for account, strategies in (("acct-sma", "sma_cross"), ("acct-rsi", 'rsi_reversion:{"period":14}')):
+        settings = rig.settings.model_copy(
+            update={
+                "risk_account": account,
+                "risk_strategies": strategies,
+                "risk_signals_group": f"{rig.settings.risk_signals_group}-{account}",
+                "risk_reports_group": f"{rig.settings.risk_reports_group}-{account}",
+                "risk_commands_group": f"{rig.settings.risk_commands_group}-{account}",
+            }
+        )
+        stop = asyncio.Event()
+        rig.tasks.append(asyncio.create_task(serve(settings, stop)))
+        stops.append(stop)
+    try:
+        sent = {}
+        for strategy_id in ('sma_cross:{"fast":10,"slow":50}', 'rsi_reversion:{"period":14}', "macd:{}"):
+            signal = make_signal(seed=strategy_id)
+            signal.strategy_id = strategy_id
+            await rig.bus.publish(channel("trading.signals"), signal)
+            sent[strategy_id] = signal.event_id
+        await until(lambda: len(rig.got(OrderRequest)) >= 2, "an order from each account")
+        await asyncio.sleep(1.0)  # room for a wrong third order to show up
+        orders = {o.account: o.signal_event_id for o in rig.got(OrderRequest) if isinstance(o, OrderRequest)}
+        assert len(rig.got(OrderRequest)) == 2
+        assert orders == {
+            "acct-sma": sent['sma_cross:{"fast":10,"slow":50}'],
+            "acct-rsi": sent['rsi_reversion:{"period":14}'],
+        }
+        stored = await rig.pool.fetch("SELECT event_id::text AS id FROM trading.signals")
+        assert sorted(r["id"] for r in stored) == sorted(orders.values()), "macd's signal is no one's"
+    finally:
+        for stop in stops:
+            stop.set()

@@ -33,6 +33,7 @@ from kestrel_messaging import Delivery, MessageBus, PermanentError
 from kestrel_platform.logging import get_logger
 from kestrel_risk import metrics
 from kestrel_risk.fill_wait import FillWait
+from kestrel_risk.ownership import StrategyFilter
 from kestrel_risk.store import RiskStore
 from kestrel_riskengine.engine import RiskEngine
 from kestrel_riskengine.judgement import (
@@ -142,11 +143,16 @@ class SignalsHandler(_Deciding):
         *,
         clock: Callable[[], int] = now_ns,
         fill_wait: FillWait | None = None,  # None: decide at once
+        strategies: StrategyFilter = StrategyFilter(),  # noqa: B008 (frozen, shared safely)
     ) -> None:
         super().__init__(engine, store, publisher, kill_switch, clock=clock)
-        self._fill_wait = fill_wait
+        self._fill_wait, self._strategies = fill_wait, strategies
 
     async def __call__(self, deliveries: Sequence[Delivery]) -> None:
+        if not self._strategies.everything:
+            deliveries = [d for d in deliveries if self._owned(d)]
+            if not deliveries:
+                return
         if self._fill_wait is not None:
             await self._fill_wait.until_answered(_first_bar(deliveries))
         saved = self._engine.book.snapshot()
@@ -161,6 +167,14 @@ class SignalsHandler(_Deciding):
             metrics.SIGNALS_RECEIVED.labels(_action(signal)).inc()
         _count([d.judgement for d in decided])
         metrics.EQUITY.set(float(self._engine.book.equity()))
+
+    def _owned(self, delivery: Delivery) -> bool:
+        """Another account's strategy: skipped (counted); anything not a Signal stays, to be refused."""
+        signal = delivery.message
+        if not isinstance(signal, Signal) or self._strategies.owns(signal.strategy_id):
+            return True
+        metrics.SIGNALS_NOT_OWNED.inc()
+        return False
 
     async def _decide(self, deliveries: Sequence[Delivery]) -> tuple[list[Signal], list[_Decided]]:
         signals: list[Signal] = []

@@ -5,6 +5,7 @@ from __future__ import annotations
 from kestrel_platform.metrics import counter, gauge, histogram
 
 SIGNALS_RECEIVED = counter("signals_received", "Signals consumed, by action (HOLD included).", ["action"])
+SIGNALS_NOT_OWNED = counter("signals_not_owned", "Signals of strategies another account trades, skipped.")
 ORDERS_APPROVED = counter("orders_approved", "Orders risk approved and sent to execution.", ["origin"])
 ORDERS_REJECTED = counter("orders_rejected", "Orders risk rejected, by RiskReason name.", ["reason"])
 DECISION_TIME_MS = histogram(

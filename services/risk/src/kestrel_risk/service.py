@@ -156,14 +156,27 @@ async def _run_consumers(
             ReportsHandler(engine, fill_wait), stop
         ),
         subscribe("trading.signals", settings.risk_signals_group).run_batches(
-            SignalsHandler(engine, store, publisher, kill_switch, fill_wait=fill_wait), stop
+            SignalsHandler(
+                engine,
+                store,
+                publisher,
+                kill_switch,
+                fill_wait=fill_wait,
+                strategies=settings.strategy_filter(),
+            ),
+            stop,
         ),
         subscribe("ops.commands", settings.risk_commands_group).run(
             CommandsHandler(engine, store, publisher, kill_switch), stop
         ),
     ]
     tasks = [asyncio.create_task(run) for run in runs]
-    _log.info("consumers.started", consumer=name, account=engine.account)
+    _log.info(
+        "consumers.started",
+        consumer=name,
+        account=engine.account,
+        strategies=settings.risk_strategies or "all",
+    )
     try:
         await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
     finally:

@@ -13,6 +13,7 @@ from typing import Literal
 from pydantic import field_validator
 
 from kestrel_platform.settings import ServiceSettings
+from kestrel_risk.ownership import StrategyFilter
 from kestrel_trading.risk import RiskLimits
 
 __all__ = ["RiskSettings", "SizingMethod"]
@@ -47,6 +48,11 @@ class RiskSettings(ServiceSettings):
     risk_max_orders_per_minute: int = 30
     risk_daily_loss_limit: Decimal = Decimal(5_000)
     risk_max_drawdown: Decimal = Decimal("0.2")  # fraction of the equity peak
+
+    # The strategies whose signals this account trades, comma-separated names or full strategy ids
+    # (see ownership.py); empty: all. Side-by-side deployments give each account its own list and
+    # its own KESTREL_RISK_SIGNALS_GROUP, so every instance reads the whole topic.
+    risk_strategies: str = ""
 
     risk_signals_group: str = "risk-signals"
     risk_reports_group: str = "risk-reports"
@@ -107,6 +113,15 @@ class RiskSettings(ServiceSettings):
         if not value.is_finite() or not 0 < value <= 1:
             raise ValueError(f"must be in (0, 1], got {value}")
         return value
+
+    @field_validator("risk_strategies")
+    @classmethod
+    def _strategy_list(cls, value: str) -> str:
+        StrategyFilter.parse(value)  # refuses unbalanced braces at start-up
+        return value
+
+    def strategy_filter(self) -> StrategyFilter:
+        return StrategyFilter.parse(self.risk_strategies)
 
     def limits(self) -> RiskLimits:
         return RiskLimits(
