@@ -5,12 +5,14 @@ from the signal, so from the strategy and the bar), bars, sides, quantities, pri
 
 The replay is paced one bar at a time (the next bar is published once the loop is done with the
 last), as bars arrive in live trading; risk waits for the fills a bar is due to produce before it
-decides that bar's signal (KESTREL_RISK_FILL_WAIT_S), as exact mode applies them first.
+decides that bar's signal (KESTREL_RISK_FILL_WAIT_S), as exact mode applies them first. Bars of
+one time are published together (several symbols: merged by time as ingestion replays them).
 """
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -41,14 +43,12 @@ from kestrel_strategies import build
 from kestrel_trading.domain import Fill
 
 STRATEGY, PARAMS = "sma_cross", {"fast": 5, "slow": 20}
-BARS = 320
-CASH, FRACTION, FEE_BPS, SLIPPAGE_BPS = Decimal(100_000), Decimal("0.5"), Decimal(10), Decimal(2)
+CASH, FEE_BPS, SLIPPAGE_BPS = Decimal(100_000), Decimal(10), Decimal(2)
 # The account's limits, the same for the live risk service and the backtest; none binds here (fast
 # mode sizes like risk but has no limits of its own), so all three paths must trade alike.
-RISK_ENV = {
+RISK_LIMITS_ENV = {
     "KESTREL_RISK_ACCOUNT": "e2e-strategy",
     "KESTREL_RISK_INITIAL_CASH": str(CASH),
-    "KESTREL_RISK_SIZING_FRACTION": str(FRACTION),
     "KESTREL_RISK_MAX_POSITION_NOTIONAL": "10000000",
     "KESTREL_RISK_MAX_GROSS_EXPOSURE": "10000000",
     "KESTREL_RISK_MAX_ORDER_NOTIONAL": "10000000",
@@ -73,7 +73,7 @@ _DECISIONS = (
 Row = tuple[str, int, str, str, Decimal, Decimal, Decimal]
 
 
-def _specs(ns: str) -> list[ServiceSpec]:
+def _specs(ns: str, risk_env: dict[str, str]) -> list[ServiceSpec]:
     return [
         ServiceSpec(
             "inference",
@@ -89,7 +89,7 @@ def _specs(ns: str) -> list[ServiceSpec]:
             "risk",
             free_port(),
             {
-                **RISK_ENV,
+                **risk_env,
                 "KESTREL_RISK_SIGNALS_GROUP": f"{ns}-risk-signals",
                 "KESTREL_RISK_REPORTS_GROUP": f"{ns}-risk-reports",
                 "KESTREL_RISK_COMMANDS_GROUP": f"{ns}-risk-commands",
@@ -121,15 +121,20 @@ async def _settled(pool: asyncpg.Pool, published: int, last_open_ns: int) -> boo
 async def _replay(
     pool: asyncpg.Pool, pipeline: IngestionPipeline, bars: list[RawBar], logs: Supervisor
 ) -> None:
-    for published, bar in enumerate(bars, start=1):
-        i = published - 1
-        result = await pipeline.run(ListSource("sp500", [bar]))
-        assert result.published == 1, f"bar {i} was not published"
+    """One timestamp at a time: the bars of every symbol that open at it together, as they close
+    together live (an order of one symbol fills at that symbol's next open, before the other
+    symbol's bar of that time is decided, as in exact mode)."""
+    published = 0
+    for ts_open, group in itertools.groupby(bars, key=lambda b: b.ts_open):
+        batch = list(group)
+        result = await pipeline.run(ListSource("samples", batch))
+        assert result.published == len(batch), f"bars at {ts_open} were not all published"
+        published += len(batch)
         deadline = time.monotonic() + 60
-        while not await _settled(pool, published, bar.ts_open):
+        while not await _settled(pool, published, ts_open):
             dead = [n for n, p in logs.processes.items() if not p.running]
-            assert not dead, f"{dead} died at bar {i}\n{_logs(logs)}"
-            assert time.monotonic() < deadline, f"the loop did not settle after bar {i}\n{_logs(logs)}"
+            assert not dead, f"{dead} died at the bars of {ts_open}\n{_logs(logs)}"
+            assert time.monotonic() < deadline, f"the loop did not settle after {ts_open}\n{_logs(logs)}"
             await asyncio.sleep(0.02)
 
 
@@ -138,13 +143,24 @@ def _logs(services: Supervisor) -> str:
 
 
 def _rows(fills: list[Fill]) -> list[Row]:
-    return [
+    """In the order of the live query (time, then fill id): fills of one bar time are simultaneous."""
+    rows = [
         (f.fill_id, f.ts_ns, f.symbol, f.side.value.removeprefix("SIDE_"), f.quantity, f.price, f.fee)
         for f in fills
     ]
+    return sorted(rows, key=lambda r: (r[1], r[0]))
 
 
 @pytest.mark.e2e
+@pytest.mark.parametrize(
+    ("samples", "bars_per_symbol", "fraction"),
+    # Two symbols from one account's cash do not yet trade alike: live, the signals of one bar time
+    # reach risk in either order (symbols are on different partitions), and a signal is sized from
+    # equity at the other symbol's latest mark, which exact mode takes in symbol order. Sizing from
+    # marks as of the previous bar time would make it order-free (issue 9's open list).
+    [(("sp500",), 320, Decimal("0.5"))],
+    ids=["one-symbol"],
+)
 async def test_live_paper_trading_fills_exactly_as_both_backtest_modes(
     tmp_path: Path,
     kafka_bootstrap: str,
@@ -152,11 +168,17 @@ async def test_live_paper_trading_fills_exactly_as_both_backtest_modes(
     fresh_database_url: str,
     unique: str,
     monkeypatch: pytest.MonkeyPatch,
+    samples: tuple[str, ...],
+    bars_per_symbol: int,
+    fraction: Decimal,
 ) -> None:
     ns = f"e2ebtlive{unique}"
     monkeypatch.setenv(NAMESPACE_ENV, ns)
-    source = sample_source(("sp500",), last=BARS)
+    risk_env = {**RISK_LIMITS_ENV, "KESTREL_RISK_SIZING_FRACTION": str(fraction)}
+    source = sample_source(samples, last=bars_per_symbol)
     bars = [item for item in source.items() if isinstance(item, RawBar)]
+    symbols = tuple(dict.fromkeys(b.symbol for b in bars))  # in replay order, as exact mode ranks them
+    assert len(symbols) == len(samples)
     bus = KafkaBus(kafka_bootstrap, client_id=f"e2e-btlive-{unique}")
     pool = await create_pool(fresh_database_url, application_name="e2e-backtest-live", min_size=1, max_size=4)
     try:
@@ -171,13 +193,13 @@ async def test_live_paper_trading_fills_exactly_as_both_backtest_modes(
                 "KESTREL_LOG_LEVEL": "INFO",
             }
         )
-        async with asyncio.timeout(600), Supervisor(_specs(ns), env, tmp_path / "logs") as services:
+        async with asyncio.timeout(600), Supervisor(_specs(ns, risk_env), env, tmp_path / "logs") as services:
             await services.start_all(ready_timeout_s=180)
             pipeline = IngestionPipeline(
                 bus, PostgresBarStore(pool), validator=BarValidator(calendars=source.calendars)
             )
             await _replay(pool, pipeline, bars, services)
-            live = [
+            live = list(
                 (
                     r["trade_id"],
                     int(r["ts"].timestamp() * 10**9),
@@ -188,32 +210,34 @@ async def test_live_paper_trading_fills_exactly_as_both_backtest_modes(
                     r["fee"],
                 )
                 for r in await pool.fetch(_FILLS)
-            ]
+            )
+            live.sort(key=lambda r: (r[1], r[0]))
             decisions = [dict(r) for r in await pool.fetch(_DECISIONS)]
-        start = datetime.fromtimestamp(bars[0].ts_open / 1e9, tz=UTC)
-        end = datetime.fromtimestamp(bars[-1].ts_close / 1e9, tz=UTC)
-        market = await store_market(pool, ["SP500"], "1d", start, end)
+        start = datetime.fromtimestamp(min(b.ts_open for b in bars) / 1e9, tz=UTC)
+        end = datetime.fromtimestamp(max(b.ts_close for b in bars) / 1e9, tz=UTC)
+        market = await store_market(pool, list(symbols), "1d", start, end)
     finally:
         await bus.close()
         await pool.close()
 
-    for name, value in RISK_ENV.items():  # the risk service's own reading of its configuration
+    for name, value in risk_env.items():  # the risk service's own reading of its configuration
         monkeypatch.setenv(name, value)
     risk = RiskSettings()
     spec = BacktestSpec(
         build(STRATEGY, PARAMS),
-        ("SP500",),
+        symbols,
         "1d",
         CASH,
         fee_rate=FEE_BPS / 10_000,
         slippage_bps=SLIPPAGE_BPS,
-        sizing_fraction=FRACTION,
+        sizing_fraction=fraction,
         account=risk.risk_account,
         limits=risk.limits(),
     )
     exact = _rows(list(run_exact(spec, market).fills))
     fast = _rows(list(run_fast(replace(spec, limits=UNLIMITED), market).fills))  # fast mode has no limits
     assert len(live) >= 6, f"the strategy traded too little to prove anything: {live}"
+    assert {row[2] for row in live} == set(symbols), "every symbol traded"
     assert live == exact, (
         f"live paper trading and the exact backtest filled differently; live risk: {decisions}"
     )

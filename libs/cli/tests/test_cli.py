@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from typer.testing import CliRunner
 
+from kestrel_cli.demo import DemoOptions
 from kestrel_cli.main import app
 from kestrel_contracts.registry import CHANNELS
 
@@ -32,6 +33,29 @@ def test_bad_topics_action_is_a_usage_error() -> None:
 def test_demo_refuses_empty_samples() -> None:
     result = runner.invoke(app, ["demo", "--samples", " , "])
     assert result.exit_code == 2
+
+
+def test_demo_refuses_a_reference_strategy_without_its_reference() -> None:
+    result = runner.invoke(app, ["demo", "--strategy", "dual_momentum"])
+    assert result.exit_code == 2 and "reads a reference symbol" in result.output
+    result = runner.invoke(app, ["demo", "--strategy", "sma_cross", "--reference", "NASDAQ"])
+    assert result.exit_code == 2 and "reads no reference symbol" in result.output
+    result = runner.invoke(app, ["demo", "--reference", "NASDAQ"], env={"COLUMNS": "200"})
+    assert result.exit_code == 2 and "need --strategy" in result.output
+
+
+def test_demo_tells_the_signal_service_the_strategy_and_its_reference() -> None:
+    options = DemoOptions(
+        strategy="dual_momentum", strategy_params={"lookback": "60"}, reference_symbol="NASDAQ"
+    )
+    assert options.source_environment() == {
+        "KESTREL_SIGNAL_SOURCE": "strategy",
+        "KESTREL_STRATEGY": "dual_momentum",
+        "KESTREL_STRATEGY_PARAMS": '{"lookback": "60"}',
+        "KESTREL_STRATEGY_REFERENCE_SYMBOL": "NASDAQ",
+    }
+    assert "KESTREL_STRATEGY_REFERENCE_SYMBOL" not in DemoOptions(strategy="sma_cross").source_environment()
+    assert DemoOptions().source_environment() == {}
 
 
 def test_train_is_listed_with_its_options() -> None:

@@ -13,6 +13,7 @@ from kestrel_contracts.v1.bar_pb2 import Bar
 from kestrel_contracts.v1.feature_vector_pb2 import FeatureVector
 from kestrel_contracts.v1.signal_pb2 import SIGNAL_ACTION_HOLD, Signal
 from kestrel_featurelib.samples import arch_daily_bars
+from kestrel_inference.reference_feed import ReferenceFeed
 from kestrel_inference.settings import InferenceSettings
 from kestrel_inference.strategy_source import (
     History,
@@ -112,7 +113,68 @@ async def test_malformed_inputs_are_permanent_errors_with_a_reason() -> None:
         await source.signals(FeatureVector())
 
 
-@pytest.mark.parametrize(("name", "why"), [("pairs_spread", "reference symbol"), ("ml_threshold", "model")])
+REF_FRAME = arch_daily_bars("nasdaq").tail(420).reset_index(drop=True)
+REF_BARS = bar_events(REF_FRAME, "NASDAQ")
+
+
+def _feed(stored: pd.DataFrame, *, wait_s: float = 0.0) -> tuple[ReferenceFeed, list[int]]:
+    """A reference feed over ``stored`` closes; the list records every lookup's time."""
+    closes = {int(t): float(c) for t, c in zip(stored["ts"], stored["close"], strict=True)}
+    asked: list[int] = []
+
+    async def history(symbol: str, timeframe: str, first_ns: int, end_ns: int | None) -> dict[int, float]:
+        assert (symbol, timeframe) == ("NASDAQ", "1d")
+        return {t: c for t, c in closes.items() if t >= first_ns and (end_ns is None or t < end_ns)}
+
+    async def first_at_or_after(symbol: str, timeframe: str, ts_ns: int) -> tuple[int, float] | None:
+        asked.append(ts_ns)
+        later = sorted(t for t in closes if t >= ts_ns)
+        return (later[0], closes[later[0]]) if later else None
+
+    return ReferenceFeed("NASDAQ", history, first_at_or_after, wait_s=wait_s, poll_s=0.01), asked
+
+
+@pytest.mark.parametrize(("name", "params"), [("dual_momentum", {}), ("pairs_spread", {})])
+async def test_a_reference_strategy_is_served_with_the_reference_close_of_each_bar(
+    name: str, params: dict[str, object]
+) -> None:
+    feed, _ = _feed(REF_FRAME)
+    strategy = build(name, params)
+    source = StrategySignalSource(
+        strategy, timeframe="1d", long_only=True, history=_history(FRAME.iloc[:0]), reference=feed
+    )
+    assert await source.signals(REF_BARS[-1]) == [], "the reference's own bars are not traded"
+    signals = await _run(source, BARS)
+    directions = strategy.evaluate(FRAME, reference=REF_FRAME)["direction"].tolist()
+    expected = [
+        signal_action(before, after) for before, after in zip([0.0, *directions], directions, strict=False)
+    ]
+    assert [s.action for s in signals] == expected
+    assert any(s.action != SIGNAL_ACTION_HOLD for s in signals)
+    cut = 250  # a restart warms the rule up with the stored reference closes too
+    restarted = StrategySignalSource(
+        strategy, timeframe="1d", long_only=True, history=_history(FRAME.iloc[:cut]), reference=feed
+    )
+    again = await _run(restarted, BARS[cut:])
+    assert [(s.event_id, s.action) for s in again] == [(s.event_id, s.action) for s in signals[cut:]]
+
+
+async def test_a_reference_bar_not_stored_yet_is_waited_for_then_done_without() -> None:
+    early = REF_FRAME[REF_FRAME["ts"] < FRAME["ts"].iloc[-1]]  # the reference lags the last bar
+    feed, asked = _feed(early, wait_s=0.1)
+    assert await feed.close_at("1d", int(FRAME["ts"].iloc[-1])) is None
+    assert len(asked) > 2, "it polled while waiting"
+    gap, asked = _feed(REF_FRAME[REF_FRAME["ts"] != FRAME["ts"].iloc[100]], wait_s=60)
+    assert await gap.close_at("1d", int(FRAME["ts"].iloc[100])) is None  # a later bar: no waiting
+    assert len(asked) == 1
+    assert await gap.close_at("1d", int(FRAME["ts"].iloc[101])) == float(
+        REF_FRAME.set_index("ts")["close"][FRAME["ts"].iloc[101]]
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "why"), [("pairs_spread", "KESTREL_STRATEGY_REFERENCE_SYMBOL"), ("ml_threshold", "model")]
+)
 def test_strategies_the_live_source_cannot_feed_are_refused_by_name(name: str, why: str) -> None:
     with pytest.raises(UnservableStrategyError, match=why):
         _source(name, {})
@@ -129,3 +191,9 @@ def test_settings_name_a_bad_strategy_at_startup(monkeypatch: pytest.MonkeyPatch
         InferenceSettings()
     monkeypatch.setenv("KESTREL_STRATEGY_PARAMS", '{"fast": 10, "slow": 40}')
     assert InferenceSettings().bound_strategy().strategy_id == 'sma_cross:{"fast":10,"slow":40}'
+    monkeypatch.setenv("KESTREL_STRATEGY", "dual_momentum")
+    monkeypatch.setenv("KESTREL_STRATEGY_PARAMS", "{}")
+    with pytest.raises(ValueError, match="KESTREL_STRATEGY_REFERENCE_SYMBOL"):
+        InferenceSettings()
+    monkeypatch.setenv("KESTREL_STRATEGY_REFERENCE_SYMBOL", "NASDAQ")
+    assert InferenceSettings().bound_strategy().needs_reference

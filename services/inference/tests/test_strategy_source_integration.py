@@ -10,9 +10,11 @@ import socket
 from collections.abc import Callable
 
 import aiohttp
+import asyncpg
 import pytest
 
 from kestrel_contracts.registry import channel
+from kestrel_contracts.v1.bar_pb2 import Bar
 from kestrel_contracts.v1.signal_pb2 import SIGNAL_ACTION_HOLD, Signal
 from kestrel_featurelib.samples import arch_daily_bars
 from kestrel_inference.service import serve
@@ -25,6 +27,7 @@ from kestrel_store.bars import row_from_event, upsert_bars
 from kestrel_store.migrate import apply_migrations
 from kestrel_store.pool import create_pool
 from kestrel_strategies import build
+from kestrel_strategies.signals import signal_action
 
 PARAMS = {"lower": 35.0, "exit": 55.0}  # rsi_reversion: its position depends on the path
 BARS = bar_events(arch_daily_bars("sp500").tail(300), "SP500")
@@ -36,6 +39,19 @@ async def _until(condition: Callable[[], bool], timeout_s: float) -> None:
     while not condition():
         assert asyncio.get_running_loop().time() < deadline, "timed out"
         await asyncio.sleep(0.1)
+
+
+async def _stored(
+    events: list[Bar], kafka_bootstrap: str, database_url: str, unique: str
+) -> tuple[asyncpg.Pool, KafkaBus]:
+    """The bars stored (ingestion stores before it publishes) and the topics made."""
+    await apply_migrations(database_url)
+    pool = await create_pool(database_url, max_size=2)
+    await upsert_bars(pool, [row_from_event(b) for b in events])
+    bus = KafkaBus(kafka_bootstrap, client_id=f"test-{unique}")
+    for name in ("market.bars", "trading.signals"):
+        await bus.ensure_channel(channel(name))
+    return pool, bus
 
 
 async def _reference() -> list[Signal]:
@@ -53,13 +69,8 @@ async def test_a_strategy_deployment_signals_every_bar_and_resumes_after_a_resta
     kafka_bootstrap: str, fresh_database_url: str, unique: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("KESTREL_CHANNEL_NAMESPACE", f"test-strategy-{unique}")
-    await apply_migrations(fresh_database_url)
-    pool = await create_pool(fresh_database_url, max_size=2)
-    await upsert_bars(pool, [row_from_event(b) for b in BARS])  # ingestion stores before it publishes
+    pool, bus = await _stored(BARS, kafka_bootstrap, fresh_database_url, unique)
     bars, signals = channel("market.bars"), channel("trading.signals")
-    bus = KafkaBus(kafka_bootstrap, client_id=f"test-{unique}")
-    for topic in (bars, signals):
-        await bus.ensure_channel(topic)
     received: dict[str, Signal] = {}
 
     async def collect(delivery: Delivery) -> None:
@@ -119,3 +130,56 @@ def _free_port() -> int:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
         return port
+
+
+@pytest.mark.integration
+async def test_a_reference_strategy_reads_the_stored_reference_bars(
+    kafka_bootstrap: str, fresh_database_url: str, unique: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """dual_momentum on SP500 against NASDAQ: bars of both on the one topic, interleaved by time as
+    ingestion publishes them; a signal per SP500 bar equal to the vectorized rule's decisions."""
+    monkeypatch.setenv("KESTREL_CHANNEL_NAMESPACE", f"test-reference-{unique}")
+    traded, reference = arch_daily_bars("sp500").tail(300), arch_daily_bars("nasdaq").tail(300)
+    events = sorted(bar_events(traded, "SP500") + bar_events(reference, "NASDAQ"), key=lambda b: b.ts_open)
+    pool, bus = await _stored(events, kafka_bootstrap, fresh_database_url, unique)
+    bars, signals = channel("market.bars"), channel("trading.signals")
+    received: dict[str, Signal] = {}
+
+    async def collect(delivery: Delivery) -> None:
+        assert isinstance(delivery.message, Signal)
+        received[delivery.message.source_bar_event_id] = delivery.message
+
+    settings = InferenceSettings(
+        http_port=0,
+        kafka_bootstrap=kafka_bootstrap,
+        database_url=fresh_database_url,
+        signal_source="strategy",
+        strategy="dual_momentum",
+        strategy_reference_symbol="NASDAQ",
+        consumer_group=f"reference-{unique}",
+    )
+    stop = asyncio.Event()
+    watcher = asyncio.create_task(
+        bus.subscribe(signals, group=f"c-{unique}", consumer="c").run(collect, stop)
+    )
+    service = asyncio.create_task(serve(settings, stop))
+    try:
+        for bar in events:
+            await bus.publish(bars, bar, key=bar.symbol)
+        await _until(lambda: len(received) >= len(traded), 90)
+    finally:
+        stop.set()
+        for task in (service, watcher):
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.wait_for(task, 30)
+        await bus.close()
+        await pool.close()
+
+    sp500 = [b for b in events if b.symbol == "SP500"]
+    assert sorted(received) == sorted(b.event_id for b in sp500), "a signal per traded bar, none for NASDAQ"
+    strategy = build("dual_momentum", {})
+    directions = strategy.evaluate(traded.reset_index(drop=True), reference=reference.reset_index(drop=True))
+    held = directions["direction"].tolist()
+    expected = [signal_action(a, b) for a, b in zip([0.0, *held], held, strict=False)]
+    assert [received[b.event_id].action for b in sp500] == expected
+    assert sum(a != SIGNAL_ACTION_HOLD for a in expected) >= 2, "the rule traded in this window"

@@ -48,16 +48,20 @@ class DemoOptions:
     run_dir: Path = Path(".run")
     strategy: str | None = None  # a catalogue strategy instead of the model
     strategy_params: dict[str, str] = field(default_factory=dict)
+    reference_symbol: str | None = None  # read, not traded, by pairs_spread / dual_momentum
 
     def source_environment(self) -> dict[str, str]:
         """What the signal service is told to serve (nothing: the model, its default)."""
         if self.strategy is None:
             return {}
-        return {
+        environment = {
             "KESTREL_SIGNAL_SOURCE": "strategy",
             "KESTREL_STRATEGY": self.strategy,
             "KESTREL_STRATEGY_PARAMS": json.dumps(self.strategy_params),
         }
+        if self.reference_symbol:
+            environment["KESTREL_STRATEGY_REFERENCE_SYMBOL"] = self.reference_symbol
+        return environment
 
 
 def service_specs(run: str, source: dict[str, str] | None = None) -> list[ServiceSpec]:
@@ -147,7 +151,9 @@ async def run_demo(settings: CliSettings, options: DemoOptions) -> int:
         published = await replay(settings, database_url, options)
         console.print(f"replayed {published} bars; waiting for the loop to settle")
         per_bar = options.strategy is not None
-        counts = await wait_for_loop(database_url, options.drain_timeout_s, console, per_bar=per_bar)
+        counts = await wait_for_loop(
+            database_url, options.drain_timeout_s, console, per_bar=per_bar, untraded=options.reference_symbol
+        )
         await print_summary(console, settings, database_url, counts, f"http://127.0.0.1:{GATEWAY_PORT}")
         if options.exit_when_done:
             return 0

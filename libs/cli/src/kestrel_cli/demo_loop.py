@@ -61,13 +61,20 @@ async def counts(pool: asyncpg.Pool, expected: int) -> DemoCounts:
 
 
 async def wait_for_loop(
-    database_url: str, timeout_s: float, console: Console, *, per_bar: bool = False
+    database_url: str,
+    timeout_s: float,
+    console: Console,
+    *,
+    per_bar: bool = False,
+    untraded: str | None = None,
 ) -> DemoCounts:
-    """Until the signals reach one per vector (or per bar) and nothing moved for SETTLE_S."""
+    """Until the signals reach one per vector (or per bar of a traded symbol: not ``untraded``, a
+    strategy's reference) and nothing moved for SETTLE_S."""
     pool = await create_pool(database_url, application_name="kestrel-demo", min_size=1, max_size=2)
     try:
         vectors = await expected_vector_count(pool)
-        expected = int(await pool.fetchval("SELECT count(*) FROM market.bars")) if per_bar else vectors
+        traded_bars = "SELECT count(*) FROM market.bars WHERE symbol IS DISTINCT FROM $1"
+        expected = int(await pool.fetchval(traded_bars, untraded)) if per_bar else vectors
         deadline = time.monotonic() + timeout_s
         with Progress(
             TextColumn("[bold]{task.description}"),

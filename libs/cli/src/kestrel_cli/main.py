@@ -32,6 +32,9 @@ def demo(
         help="Trade a catalogue strategy instead of the model, e.g. sma_cross (`kestrel strategies list`).",
     ),
     param: list[str] = typer.Option([], "--param", help="The strategy's parameter name=value (repeatable)."),
+    reference: str | None = typer.Option(
+        None, help="Reference symbol a pairs_spread / dual_momentum strategy reads (not traded), e.g. NASDAQ."
+    ),
 ) -> None:
     """The live loop on replayed market data in paper mode, then a summary and the URLs."""
     from kestrel_cli.demo import DemoOptions, run_demo  # noqa: PLC0415 - keep `kestrel --help` fast
@@ -41,13 +44,16 @@ def demo(
     if not names:
         raise typer.BadParameter("give at least one sample", param_hint="--samples")
     params = parse_params(param)
-    if param and strategy is None:
-        raise typer.BadParameter("--param needs --strategy", param_hint="--param")
+    if (param or reference) and strategy is None:
+        raise typer.BadParameter("--param and --reference need --strategy", param_hint="--param/--reference")
     if strategy is not None:
         try:
-            build(strategy, params)
+            needs_reference = build(strategy, params).needs_reference
         except (UnknownStrategyError, ParameterError) as exc:
             raise typer.BadParameter(str(exc), param_hint="--strategy/--param") from None
+        if needs_reference != bool(reference):
+            why = "reads a reference symbol: give one" if needs_reference else "reads no reference symbol"
+            raise typer.BadParameter(f"{strategy} {why}", param_hint="--reference")
     settings = CliSettings.load()
     options = DemoOptions(
         samples=names,
@@ -56,6 +62,7 @@ def demo(
         drain_timeout_s=timeout_s,
         strategy=strategy,
         strategy_params=params,
+        reference_symbol=reference.strip() if reference else None,
     )
     try:
         raise typer.Exit(asyncio.run(run_demo(settings, options)))

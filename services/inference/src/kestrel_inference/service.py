@@ -22,6 +22,7 @@ from kestrel_inference.domain import Thresholds
 from kestrel_inference.handlers import SignalPolicy, SignalsHandler
 from kestrel_inference.http_api import InferenceHttpServer
 from kestrel_inference.model_registry import MlflowModelSource, ModelHolder
+from kestrel_inference.reference_feed import store_reference
 from kestrel_inference.settings import InferenceSettings
 from kestrel_inference.sources import ModelSignalSource, SignalSource
 from kestrel_inference.strategy_source import StrategySignalSource, store_history
@@ -84,6 +85,11 @@ async def _strategy_source(settings: InferenceSettings, stack: contextlib.AsyncE
         timeframe=settings.strategy_timeframe,
         long_only=not settings.strategy_allow_short,
         history=store_history(pool, settings.strategy_history_bars),
+        reference=store_reference(
+            pool, settings.strategy_reference_symbol.strip(), wait_s=settings.strategy_reference_wait_s
+        )
+        if strategy.needs_reference
+        else None,
     )
 
 

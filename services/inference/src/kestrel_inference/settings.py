@@ -26,6 +26,10 @@ class InferenceSettings(ServiceSettings):
     strategy_timeframe: str = "1d"
     strategy_allow_short: bool = False  # SELL opens a short (the risk account must allow shorts too)
     strategy_history_bars: int = 5000  # stored bars replayed to warm a symbol's stream up
+    # The symbol pairs_spread / dual_momentum read beside the traded one, and how long a bar waits
+    # for the reference bar of its open time to be stored before it is decided without it.
+    strategy_reference_symbol: str = ""
+    strategy_reference_wait_s: float = 5.0
     # The registered model and the alias that says which of its versions is live.
     model_name: str = "kestrel-direction"
     model_alias: str = "live"
@@ -59,7 +63,13 @@ class InferenceSettings(ServiceSettings):
     @model_validator(mode="after")
     def _strategy(self) -> InferenceSettings:
         if self.signal_source == "strategy":
-            self.bound_strategy()  # an unknown strategy or a bad parameter fails at startup, by name
+            strategy = self.bound_strategy()  # an unknown strategy or a bad parameter fails at startup
+            if strategy.needs_reference and not self.strategy_reference_symbol.strip():
+                raise ValueError(
+                    f"{strategy.name} reads a reference symbol: set KESTREL_STRATEGY_REFERENCE_SYMBOL"
+                )
+        if not 0 <= self.strategy_reference_wait_s < float("inf"):
+            raise ValueError(f"strategy_reference_wait_s must be >= 0, got {self.strategy_reference_wait_s}")
         if self.strategy_history_bars < 1:
             raise ValueError(f"strategy_history_bars must be >= 1, got {self.strategy_history_bars}")
         return self

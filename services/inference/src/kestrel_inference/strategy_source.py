@@ -6,7 +6,8 @@ A symbol's stream is warmed up from the store the first time this process sees t
 stored bar before it is fed through the rule (decisions discarded), so the position the rule holds
 — path-dependent for entry/exit rules — is the one it held before a restart. A bar redelivered after
 its signal went out gets the same signal again (from a small cache; its id is derived from the bar
-anyway), never a second decision.
+anyway), never a second decision. A strategy that reads a reference symbol gets that symbol's close
+at each bar's open time from ``reference_feed`` (the reference's own bars are not traded).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from google.protobuf.message import Message
 from kestrel_contracts.events import datetime_to_ns, ns_to_datetime
 from kestrel_contracts.v1.bar_pb2 import Bar
 from kestrel_contracts.v1.signal_pb2 import Signal
+from kestrel_inference.reference_feed import ReferenceFeed
 from kestrel_messaging import PermanentError
 from kestrel_platform.health import ReadinessCheck
 from kestrel_platform.logging import get_logger
@@ -65,10 +67,18 @@ def _floats(bar: Bar) -> tuple[float, float, float, float, float]:
 class StrategySignalSource:
     input_channel = "market.bars"
 
-    def __init__(self, strategy: Strategy, *, timeframe: str, long_only: bool, history: History) -> None:
-        if strategy.needs_reference:
+    def __init__(
+        self,
+        strategy: Strategy,
+        *,
+        timeframe: str,
+        long_only: bool,
+        history: History,
+        reference: ReferenceFeed | None = None,
+    ) -> None:
+        if strategy.needs_reference and reference is None:
             raise UnservableStrategyError(
-                f"{strategy.name} reads a reference symbol, which the live strategy source does not join yet"
+                f"{strategy.name} reads a reference symbol: set KESTREL_STRATEGY_REFERENCE_SYMBOL"
             )
         if strategy.definition.inputs:
             raise UnservableStrategyError(
@@ -76,6 +86,7 @@ class StrategySignalSource:
                 "model itself (KESTREL_SIGNAL_SOURCE=model)"
             )
         self.strategy, self.timeframe, self.long_only, self._history = strategy, timeframe, long_only, history
+        self._reference = reference if strategy.needs_reference else None
         self._symbols: dict[str, _SymbolState] = {}
 
     def readiness(self) -> Mapping[str, ReadinessCheck]:
@@ -89,6 +100,7 @@ class StrategySignalSource:
                 "parameters": dict(self.strategy.params),
                 "timeframe": self.timeframe,
                 "long_only": self.long_only,
+                "reference_symbol": self._reference.symbol if self._reference is not None else None,
                 "symbols": sorted(self._symbols),
             }
             return web.json_response(body)
@@ -106,6 +118,8 @@ class StrategySignalSource:
             raise PermanentError(f"expected a Bar, got {type(message).__name__}")
         if message.timeframe != self.timeframe:
             return []  # another timeframe's bars share the topic; this strategy trades one
+        if self._reference is not None and message.symbol == self._reference.symbol:
+            return []  # the reference is read, not traded
         o, h, lo, c, v = _floats(message)
         state = self._symbols.get(message.symbol) or await self._warm(message.symbol, message.ts_open)
         if message.ts_open <= state.last_open_ns:  # redelivered: the signal it already had, or none
@@ -114,7 +128,8 @@ class StrategySignalSource:
                 _log.warning("bar.too_old", symbol=message.symbol, ts_open=message.ts_open)
             return [cached] if cached is not None else []
         before = state.stream.direction
-        decision = state.stream.update(message.ts_open, o, h, lo, c, v)
+        ref = await self._reference.close_at(self.timeframe, message.ts_open) if self._reference else None
+        decision = state.stream.update(message.ts_open, o, h, lo, c, v, ref)
         state.last_open_ns = message.ts_open
         source = SourceBar(
             message.event_id,
@@ -133,8 +148,11 @@ class StrategySignalSource:
     async def _warm(self, symbol: str, ts_open_ns: int) -> _SymbolState:
         state = _SymbolState(self.strategy.stream(long_only=self.long_only))
         history = await self._history(symbol, self.timeframe, ts_open_ns)
+        refs: Mapping[int, float] = {}
+        if self._reference is not None and history:
+            refs = await self._reference.history(self.timeframe, history[0][0], ts_open_ns)
         for ts, o, h, lo, c, v in history:
-            state.stream.update(ts, o, h, lo, c, v)
+            state.stream.update(ts, o, h, lo, c, v, refs.get(ts))
             state.last_open_ns = ts
         # Redeliveries older than the warm-up have no cached signal; they were decided before.
         self._symbols[symbol] = state
