@@ -6,7 +6,8 @@ from the signal, so from the strategy and the bar), bars, sides, quantities, pri
 The replay is paced one bar at a time (the next bar is published once the loop is done with the
 last), as bars arrive in live trading; risk waits for the fills a bar is due to produce before it
 decides that bar's signal (KESTREL_RISK_FILL_WAIT_S), as exact mode applies them first. Bars of
-one time are published together (several symbols: merged by time as ingestion replays them).
+one time are published together (several symbols: merged by time as ingestion replays them), so a
+two-symbol account's sizing sees the other symbol's fills and marks as exact mode does.
 """
 
 from __future__ import annotations
@@ -154,12 +155,11 @@ def _rows(fills: list[Fill]) -> list[Row]:
 @pytest.mark.e2e
 @pytest.mark.parametrize(
     ("samples", "bars_per_symbol", "fraction"),
-    # Two symbols from one account's cash do not yet trade alike: live, the signals of one bar time
-    # reach risk in either order (symbols are on different partitions), and a signal is sized from
-    # equity at the other symbol's latest mark, which exact mode takes in symbol order. Sizing from
-    # marks as of the previous bar time would make it order-free (issue 9's open list).
-    [(("sp500",), 320, Decimal("0.5"))],
-    ids=["one-symbol"],
+    # Two symbols share one account's cash: live, the signals of one bar time reach risk in either
+    # order (the symbols are on different partitions); sizing reads the other symbol's mark of the
+    # bar time before, so the order does not matter and exact mode's symbol order is no privilege.
+    [(("sp500",), 320, Decimal("0.5")), (("sp500", "nasdaq"), 160, Decimal("0.4"))],
+    ids=["one-symbol", "two-symbols-shared-cash"],
 )
 async def test_live_paper_trading_fills_exactly_as_both_backtest_modes(
     tmp_path: Path,

@@ -59,3 +59,23 @@ def test_order_times_keep_only_the_last_minute_of_market_time() -> None:
     for seconds in (0, 30, 61, 90):
         book.record_order(T0 + seconds * 10**9)
     assert list(book.order_times) == [T0 + 61 * 10**9, T0 + 90 * 10**9]
+
+
+def test_sizing_equity_takes_other_symbols_at_their_mark_of_an_earlier_bar_time() -> None:
+    book = RiskBook(Decimal(1_000))
+    book.apply_fill(fill("a", Side.BUY, "2", "100"))  # ETH
+    book.apply_fill(Fill("b", "c", "BTC", Side.BUY, Decimal(200), Decimal(1), Decimal(0), T0))
+    assert book.sizing_equity("BTC", T0 + DAY) == book.equity() == Decimal(1_000)  # fill prices only
+    book.mark("ETH", Decimal(110), T0 + DAY)
+    book.mark("ETH", Decimal(120), T0 + 2 * DAY)
+    book.mark("BTC", Decimal(300), T0 + 2 * DAY)
+    # cash 600; BTC at its own latest mark; ETH at its mark before the decision's time.
+    assert book.sizing_equity("BTC", T0 + 2 * DAY) == 600 + 300 + 2 * 110
+    assert book.sizing_equity("BTC", T0 + 3 * DAY) == 600 + 300 + 2 * 120
+    # BTC has no mark before then: its nearest one stands in.
+    assert book.sizing_equity("ETH", T0 + 2 * DAY) == 600 + 2 * 120 + 300
+    assert book.equity() == 600 + 300 + 2 * 120  # everything else reads the latest marks
+    saved = book.snapshot()
+    book.mark("ETH", Decimal(500), T0 + 3 * DAY)
+    book.restore(saved)
+    assert book.sizing_equity("BTC", T0 + 4 * DAY) == 600 + 300 + 2 * 120

@@ -223,3 +223,23 @@ def test_a_spot_buy_is_capped_by_cash(make_engine: EngineFactory) -> None:
     hold(engine, "900", "100", "ETH")  # 90,000 spent: 10,000 cash left
     judgement = buy(engine)
     assert judgement.approved and judgement.quantity == Decimal(100)
+
+
+def test_signals_of_one_bar_time_are_sized_alike_in_either_order(make_engine: EngineFactory) -> None:
+    """Symbols arrive on different partitions: whichever bar of a time reaches risk first, each
+    signal is sized from the other symbol's mark of the bar time before."""
+
+    def quantities(order: list[str]) -> dict[str, Decimal | None]:
+        engine = make_engine()
+        hold(engine, "50", price="100", symbol="ETH/USDT")
+        hold(engine, "2", price="1000", symbol="BTC/USDT")
+        engine.mark_signal(make_signal(symbol="ETH/USDT", price="100", ts_event=T0, seed="e0"))
+        engine.mark_signal(make_signal(symbol="BTC/USDT", price="1000", ts_event=T0, seed="b0"))
+        prices = {"ETH/USDT": "140", "BTC/USDT": "1500"}  # both moved at the next bar
+        got = {}
+        for symbol in order:
+            judgement = buy(engine, symbol=symbol, price=prices[symbol], ts_event=T0 + DAY, seed="1")
+            got[symbol] = judgement.quantity
+        return got
+
+    assert quantities(["ETH/USDT", "BTC/USDT"]) == quantities(["BTC/USDT", "ETH/USDT"])

@@ -5,6 +5,11 @@ fill_id, whether it arrives from trading.fills at start or from execution.report
 latest signal reference prices per symbol; a symbol held but never signalled since the start is
 marked at its last fill price so equity is always defined.
 
+A signal is sized from equity with every OTHER symbol at its mark of an earlier bar time
+(``sizing_equity``): the signals of one bar time reach risk in either order (each symbol is on its
+own partition), and the equity one symbol is sized from must not depend on whether another symbol's
+bar of the same time came first. A short history of marks per symbol keeps that earlier mark.
+
 "Today" is the UTC day of MARKET time (fill ts for realized P&L, signal ts_event for the decision),
 so a replay of history trips the daily-loss limit on the same bars as live trading would. The daily
 loss counts realized P&L net of fees on fills of that day; the unrealized part is the open
@@ -24,6 +29,7 @@ from kestrel_trading.risk import RiskState
 
 _DAY_NS = 86_400 * 1_000_000_000
 _MINUTE_NS = 60 * 1_000_000_000
+_MARKS_KEPT = 8  # per symbol: how far one symbol's signals may run ahead of another's
 
 
 def utc_day(ts_ns: int) -> int:
@@ -39,6 +45,7 @@ class _Snapshot:
     realized_by_day: dict[int, Decimal]
     order_times: tuple[int, ...]
     working: WorkingOrders
+    mark_history: dict[str, tuple[tuple[int, Decimal], ...]]
 
 
 @dataclass
@@ -51,6 +58,8 @@ class RiskBook:
     # Market times of approved orders; only the last minute (of market time) matters.
     order_times: deque[int] = field(default_factory=deque)
     working: WorkingOrders = field(default_factory=WorkingOrders)
+    # (market ts, mark) of each symbol's latest signal marks, oldest first.
+    mark_history: dict[str, deque[tuple[int, Decimal]]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.portfolio = Portfolio(cash=self.initial_cash)
@@ -100,12 +109,35 @@ class RiskBook:
         self._update_peak()
         return True
 
-    def mark(self, symbol: str, price: Decimal) -> None:
+    def mark(self, symbol: str, price: Decimal, ts_ns: int | None = None) -> None:
+        """The symbol's latest price; ``ts_ns`` (the market time it is of) also records it for
+        ``sizing_equity``."""
         self.marks[symbol] = price
+        if ts_ns is not None:
+            history = self.mark_history.setdefault(symbol, deque(maxlen=_MARKS_KEPT))
+            if history and history[-1][0] == ts_ns:
+                history[-1] = (ts_ns, price)  # the same bar again
+            elif not history or history[-1][0] < ts_ns:
+                history.append((ts_ns, price))
         self._update_peak()
 
     def equity(self) -> Decimal:
         return self.portfolio.equity(self.marks)
+
+    def sizing_equity(self, symbol: str, ts_ns: int) -> Decimal:
+        """Equity for sizing ``symbol``'s signal of market time ``ts_ns``: the symbol itself at its
+        latest mark, every other symbol at its latest mark of a time before ``ts_ns``."""
+        marks = {s: price if s == symbol else self._mark_before(s, ts_ns) for s, price in self.marks.items()}
+        return self.portfolio.equity(marks)
+
+    def _mark_before(self, symbol: str, ts_ns: int) -> Decimal:
+        history = self.mark_history.get(symbol)
+        if not history:
+            return self.marks[symbol]  # marked by a fill or an order only (e.g. after a restart)
+        for ts, price in reversed(history):
+            if ts < ts_ns:
+                return price
+        return history[0][1]  # every kept mark is of this time or later: the oldest is the nearest
 
     def _update_peak(self) -> None:
         self.equity_peak = max(self.equity_peak, self.equity())
@@ -142,6 +174,7 @@ class RiskBook:
             dict(self.realized_by_day),
             tuple(self.order_times),
             self.working.copy(),
+            {s: tuple(h) for s, h in self.mark_history.items()},
         )
 
     def restore(self, saved: _Snapshot) -> None:
@@ -149,3 +182,4 @@ class RiskBook:
         self.marks, self.realized_by_day = dict(saved.marks), dict(saved.realized_by_day)
         self.order_times = deque(saved.order_times)
         self.working = saved.working.copy()
+        self.mark_history = {s: deque(h, maxlen=_MARKS_KEPT) for s, h in saved.mark_history.items()}

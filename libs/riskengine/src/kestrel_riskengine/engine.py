@@ -87,9 +87,8 @@ class RiskEngine:
         if instrument is None:
             return
         try:
-            self.book.mark(
-                signal.symbol, self._market_price(_price(signal.reference_price, "price"), instrument)
-            )
+            price = self._market_price(_price(signal.reference_price, "price"), instrument)
+            self.book.mark(signal.symbol, price, signal.ts_event if signal.ts_event > 0 else None)
         except InvalidRequestError:
             return  # a HOLD with a bad price changes nothing; there is no order to reject
 
@@ -134,7 +133,11 @@ class RiskEngine:
             raise InvalidRequestError(f"signal weight must be in [0, 1], got {signal.weight}")
         try:
             target = self._sizing.target(
-                self.book.equity(), price, signal.volatility, instrument, weight=signal.weight or 1.0
+                self.book.sizing_equity(signal.symbol, signal.ts_event),
+                price,
+                signal.volatility,
+                instrument,
+                weight=signal.weight or 1.0,
             )
         except SizingError as exc:
             raise InvalidRequestError(f"cannot size the signal: {exc}") from None
@@ -163,7 +166,7 @@ class RiskEngine:
         price = _price(signal.reference_price, "reference_price")
         instrument = self._instrument(signal.symbol)
         price = self._market_price(price, instrument)
-        self.book.mark(signal.symbol, price)
+        self.book.mark(signal.symbol, price, signal.ts_event)
         return price, instrument
 
     def _size_exit(self, signal: Signal) -> _Order:

@@ -134,10 +134,13 @@ def _run(spec: BacktestSpec, data: MarketData, targets: dict[str, Targets]) -> E
 
 def _mark_held(book: FastBook, series: list[_Series], symbols: tuple[str, ...], ts: int, rank: int) -> None:
     """Marks as exact mode holds them when symbol ``rank`` decides at ``ts``: each other held symbol's
-    latest close already seen (symbols before it in the spec's order have seen the bar at ``ts``)."""
+    latest close already seen (symbols before it in the spec's order have seen the bar at ``ts``),
+    and its close of the bar before ``ts``, which sizing reads."""
     for k, symbol in enumerate(symbols):
         if k == rank or not book.held(symbol):
             continue  # the deciding symbol is marked at its own close; a mark moves equity via a position
-        seen = int(np.searchsorted(series[k].ts, ts, side="right" if k < rank else "left"))
-        if seen:
-            book.mark_close(symbol, series[k].close[seen - 1].item())
+        before = int(np.searchsorted(series[k].ts, ts, side="left"))
+        seen = int(np.searchsorted(series[k].ts, ts, side="right")) if k < rank else before
+        if before:  # a held symbol has decided (so been marked) before ts
+            close = series[k].close
+            book.mark_close(symbol, close[seen - 1].item(), close[before - 1].item())

@@ -52,6 +52,8 @@ class FastBook:
         self.cash = spec.initial_cash
         self.positions: dict[str, Decimal] = {}
         self.marks: dict[str, Decimal] = {}
+        # Other held symbols' marks of the bar time before a decision (RiskBook.sizing_equity).
+        self.marks_before: dict[str, Decimal] = {}
         # At most one per symbol: a fast-mode order fills (or not) on the bar after its decision.
         self.working: dict[str, WorkingOrder] = {}
         self.reserved = _ZERO
@@ -61,9 +63,12 @@ class FastBook:
     def held(self, symbol: str) -> bool:
         return self.positions.get(symbol, _ZERO) != 0
 
-    def mark_close(self, symbol: str, close: float) -> None:
-        """A held symbol's mark at a close (as exact mode's HOLD signals mark it)."""
-        self.marks[symbol] = self.instruments[symbol].round_price(_finite_decimal(close))
+    def mark_close(self, symbol: str, close: float, before: float) -> None:
+        """A held symbol's marks when another decides: its latest close seen (as exact mode's HOLD
+        signals mark it) and its close of the bar time before the decision's (sizing reads that)."""
+        instrument = self.instruments[symbol]
+        self.marks[symbol] = instrument.round_price(_finite_decimal(close))
+        self.marks_before[symbol] = instrument.round_price(_finite_decimal(before))
 
     def decide(
         self, symbol: str, *, after: float, weight: float, close: float, bar: str, ts_event: int
@@ -109,7 +114,7 @@ class FastBook:
         side = Side.BUY if after > 0 else Side.SELL
         if not 0 <= weight <= 1:
             raise OutsideFastEnvelopeError(f"signal weight {weight} is outside [0, 1]")
-        equity = self.equity()
+        equity = self.sizing_equity(symbol)
         if equity <= 0:
             raise OutsideFastEnvelopeError("the account has no equity left (risk's drawdown breaker decides)")
         try:
@@ -179,6 +184,15 @@ class FastBook:
     def equity(self) -> Decimal:
         """``Portfolio.equity`` as risk's book computes it (the same sum, grouped the same way)."""
         return self.cash + sum((q * self.marks[s] for s, q in self.positions.items() if q), _ZERO)
+
+    def sizing_equity(self, symbol: str) -> Decimal:
+        """``RiskBook.sizing_equity``: ``symbol`` at its own mark, the others at their earlier ones."""
+        held = (
+            q * (self.marks[s] if s == symbol else self.marks_before.get(s, self.marks[s]))
+            for s, q in self.positions.items()
+            if q
+        )
+        return self.cash + sum(held, _ZERO)
 
     def fill(self, symbol: str, open_price: float, ts_open_ns: int) -> None:
         """The symbol's working MARKET IOC order on the bar after its decision: filled at the open."""
