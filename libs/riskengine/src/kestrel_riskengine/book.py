@@ -119,7 +119,8 @@ class RiskBook:
                 history[-1] = (ts_ns, price)  # the same bar again
             elif not history or history[-1][0] < ts_ns:
                 history.append((ts_ns, price))
-        self._update_peak()
+        if self.position(symbol):  # equity moves with the mark of a held symbol only
+            self._update_peak()
 
     def equity(self) -> Decimal:
         return self.portfolio.equity(self.marks)

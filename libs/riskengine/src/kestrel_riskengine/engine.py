@@ -83,14 +83,18 @@ class RiskEngine:
 
     def mark_signal(self, signal: Signal) -> None:
         """A HOLD still prices its symbol: the mark moves even when no order follows."""
-        instrument = self._catalog.get(signal.symbol)
+        self.mark_price(signal.symbol, signal.reference_price, signal.ts_event)
+
+    def mark_price(self, symbol: str, reference_price: str, ts_event: int) -> None:
+        """What a HOLD signal does (exact mode calls it without building the HOLD signal)."""
+        instrument = self._catalog.get(symbol)
         if instrument is None:
             return
         try:
-            price = self._market_price(_price(signal.reference_price, "price"), instrument)
-            self.book.mark(signal.symbol, price, signal.ts_event if signal.ts_event > 0 else None)
+            price = self._market_price(_price(reference_price, "price"), instrument)
         except InvalidRequestError:
             return  # a HOLD with a bad price changes nothing; there is no order to reject
+        self.book.mark(symbol, price, ts_event if ts_event > 0 else None)
 
     def decide_signal(self, signal: Signal, *, kill_switch: bool, now_ns: int) -> Judgement:
         """A BUY or SELL signal (HOLD never reaches here) -> approved order or rejection."""

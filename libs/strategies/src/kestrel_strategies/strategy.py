@@ -16,11 +16,12 @@ are functions of bars up to t and the rule sees only their values at t.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import numpy as np
 import pandas as pd
@@ -106,9 +107,10 @@ class Strategy:
     def name(self) -> str:
         return self.definition.name
 
-    @property
+    @functools.cached_property
     def strategy_id(self) -> str:
-        """Stable name of this strategy with these parameters (carried on signals and runs)."""
+        """Stable name of this strategy with these parameters (carried on signals and runs); computed
+        once, since every signal carries it."""
         return f"{self.name}:{json.dumps(dict(sorted(self.params.items())), separators=(',', ':'))}"
 
     def evaluate(
@@ -177,8 +179,9 @@ class StrategyStream:
         reference_close: float | None = None,
         inputs: Mapping[str, float] | None = None,
     ) -> Decision:
-        values: dict[str, Value] = dict(
-            self._state.update(ts, open, high, low, close, volume, reference_close)
+        # The state hands back a fresh dict each bar: the inputs may be added to it without a copy.
+        values = cast(
+            "dict[str, Value]", self._state.update(ts, open, high, low, close, volume, reference_close)
         )
         definition = self.strategy.definition
         for name in definition.inputs:

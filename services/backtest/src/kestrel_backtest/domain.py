@@ -19,7 +19,7 @@ import pandas as pd
 from kestrel_contracts.events import derived_event_id
 from kestrel_strategies import Strategy
 from kestrel_trading.catalog import InstrumentCatalog
-from kestrel_trading.domain import Bar, Fill
+from kestrel_trading.domain import Fill
 from kestrel_trading.paper import PaperConfig
 from kestrel_trading.risk import RiskLimits
 
@@ -123,15 +123,6 @@ def with_bar_identity(frame: pd.DataFrame, symbol: str, venue: str, timeframe: s
 
 def to_decimal(x: float) -> Decimal:
     return Decimal(str(x))
-
-
-def decimal_bars(frame: pd.DataFrame) -> list[Bar]:
-    """The frame's bars as kestrel_trading Bars (what the paper fill model reads)."""
-    cols = [frame[c].tolist() for c in ("ts", "ts_event", "open", "high", "low", "close", "volume")]
-    return [
-        Bar(int(t0), int(t1), to_decimal(o), to_decimal(h), to_decimal(lo), to_decimal(c), to_decimal(v))
-        for t0, t1, o, h, lo, c, v in zip(*cols, strict=True)
-    ]
 
 
 @dataclass(frozen=True)

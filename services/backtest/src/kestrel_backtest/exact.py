@@ -23,7 +23,7 @@ from kestrel_backtest.domain import (
     MarketData,
     Rejection,
     bars_per_year,
-    decimal_bars,
+    to_decimal,
 )
 from kestrel_contracts.v1.signal_pb2 import SIGNAL_ACTION_HOLD, SignalAction
 from kestrel_riskengine.book import RiskBook
@@ -31,7 +31,7 @@ from kestrel_riskengine.engine import RiskEngine
 from kestrel_riskengine.judgement import Judgement
 from kestrel_riskengine.sizing import SizingPolicy
 from kestrel_strategies import StrategyStream
-from kestrel_strategies.signals import SourceBar, strategy_signal
+from kestrel_strategies.signals import SourceBar, signal_action, strategy_signal
 from kestrel_trading.catalog import InstrumentCatalog
 from kestrel_trading.domain import Bar, Fill, Side
 from kestrel_trading.orders import Order, OrderType, TimeInForce
@@ -86,13 +86,30 @@ def order_of(judgement: Judgement) -> Order:
 
 @dataclass
 class _Series:
+    """One symbol's bars as columns: floats for the strategy, Decimal bars built only for the bars
+    the paper broker has an order to fill on."""
+
     symbol: str
-    bars: list[Bar]
+    ts_open: list[int]
+    ts_close: list[int]
+    prices: list[tuple[float, float, float, float, float]]  # open, high, low, close, volume
     event_ids: list[str]
     closes: list[str]
     reference: list[float | None]
     inputs: dict[str, np.ndarray]
     stream: StrategyStream
+
+    def bar(self, i: int) -> Bar:
+        o, h, lo, c, v = self.prices[i]
+        return Bar(
+            self.ts_open[i],
+            self.ts_close[i],
+            to_decimal(o),
+            to_decimal(h),
+            to_decimal(lo),
+            to_decimal(c),
+            to_decimal(v),
+        )
 
 
 def run_exact(spec: BacktestSpec, data: MarketData, progress: Progress | None = None) -> EnginePath:
@@ -100,20 +117,18 @@ def run_exact(spec: BacktestSpec, data: MarketData, progress: Progress | None = 
     run = _ExactRun(spec)
     series = [_series(spec, data, symbol) for symbol in spec.symbols]
     # Bar times of every symbol, in order; symbols at the same time are taken in the spec's order.
-    timeline = sorted({bar.ts_open_ns for s in series for bar in s.bars})
+    timeline = sorted({ts for s in series for ts in s.ts_open})
     cursor = {s.symbol: 0 for s in series}
     for step, ts in enumerate(timeline):
-        due = [
-            s for s in series if cursor[s.symbol] < len(s.bars) and s.bars[cursor[s.symbol]].ts_open_ns == ts
-        ]
+        due = [s for s in series if cursor[s.symbol] < len(s.ts_open) and s.ts_open[cursor[s.symbol]] == ts]
         for s in due:  # execution sees the bar first: fills at its open
-            run.fill_on(s.symbol, s.bars[cursor[s.symbol]])
+            run.fill_on(s, cursor[s.symbol])
         for s in due:  # then the strategy decides on its close
             run.decide(s, cursor[s.symbol])
             cursor[s.symbol] += 1
         if progress is not None and (step % 1000 == 0 or step == len(timeline) - 1):
             progress(step + 1, len(timeline))
-    return EnginePath(run.fills, run.rejections, sum(len(s.bars) for s in series), run.signals)
+    return EnginePath(run.fills, run.rejections, sum(len(s.ts_open) for s in series), run.signals)
 
 
 class _ExactRun:
@@ -125,11 +140,17 @@ class _ExactRun:
         self.rejections: list[Rejection] = []
         self.signals = 0
 
-    def fill_on(self, symbol: str, bar: Bar) -> None:
-        """What the paper broker does with the symbol's working orders on ``bar``; risk hears of it."""
-        instrument = self.catalog.get(symbol)
+    def fill_on(self, s: _Series, i: int) -> None:
+        """What the paper broker does with the symbol's working orders on bar i; risk hears of it."""
+        if not self.working:
+            return
+        coids = [c for c, w in self.working.items() if w.order.symbol == s.symbol]
+        if not coids:
+            return
+        instrument = self.catalog.get(s.symbol)
         assert instrument is not None  # checked by BacktestSpec
-        for coid in [c for c, w in self.working.items() if w.order.symbol == symbol]:
+        bar = s.bar(i)
+        for coid in coids:
             step = on_bar(self.working[coid], bar, instrument, self.config)
             order = step.working.order
             if step.fill is not None:
@@ -143,24 +164,25 @@ class _ExactRun:
 
     def decide(self, s: _Series, i: int) -> None:
         """The strategy's decision on bar i, as a signal, judged by risk as the live loop judges it."""
-        bar, spec = s.bars[i], self.spec
+        spec, ts_close = self.spec, s.ts_close[i]
         before = s.stream.direction
-        o, h, lo, c, v = (float(x) for x in (bar.open, bar.high, bar.low, bar.close, bar.volume))
+        o, h, lo, c, v = s.prices[i]
         inputs = {k: float(col[i]) for k, col in s.inputs.items()}
-        decision = s.stream.update(bar.ts_open_ns, o, h, lo, c, v, s.reference[i], inputs)
-        source = SourceBar(s.event_ids[i], bar.ts_close_ns, s.symbol, spec.venue, spec.timeframe, s.closes[i])
-        signal = strategy_signal(s.stream.strategy, source, before, decision, ts_init=bar.ts_close_ns)
-        if signal.action == SIGNAL_ACTION_HOLD:
-            self.engine.mark_signal(signal)
+        decision = s.stream.update(s.ts_open[i], o, h, lo, c, v, s.reference[i], inputs)
+        if signal_action(before, decision.direction) == SIGNAL_ACTION_HOLD:
+            # What risk does with the HOLD signal, without building it: the mark moves.
+            self.engine.mark_price(s.symbol, s.closes[i], ts_close)
             return
+        source = SourceBar(s.event_ids[i], ts_close, s.symbol, spec.venue, spec.timeframe, s.closes[i])
+        signal = strategy_signal(s.stream.strategy, source, before, decision, ts_init=ts_close)
         self.signals += 1
-        judgement = self.engine.decide_signal(signal, kill_switch=False, now_ns=bar.ts_close_ns)
+        judgement = self.engine.decide_signal(signal, kill_switch=False, now_ns=ts_close)
         if judgement.approved:
-            self.working[judgement.client_order_id] = WorkingOrder(order_of(judgement), bar.ts_close_ns)
+            self.working[judgement.client_order_id] = WorkingOrder(order_of(judgement), ts_close)
             return
         action = SignalAction.Name(signal.action).removeprefix("SIGNAL_ACTION_")
         self.rejections.append(
-            Rejection(bar.ts_close_ns, s.symbol, action, judgement.reason or "", judgement.reason_text)
+            Rejection(ts_close, s.symbol, action, judgement.reason or "", judgement.reason_text)
         )
 
 
@@ -171,9 +193,12 @@ def _series(spec: BacktestSpec, data: MarketData, symbol: str) -> _Series:
         ref = dict(zip(data.reference["ts"].tolist(), data.reference["close"].tolist(), strict=True))
         reference = [ref.get(ts) for ts in frame["ts"].tolist()]
     inputs = {k: np.asarray(v, dtype=np.float64) for k, v in data.inputs.get(symbol, {}).items()}
+    columns = [frame[c].astype(float).tolist() for c in ("open", "high", "low", "close", "volume")]
     return _Series(
         symbol,
-        decimal_bars(frame),
+        [int(t) for t in frame["ts"].tolist()],
+        [int(t) for t in frame["ts_event"].tolist()],
+        list(zip(*columns, strict=True)),
         frame["event_id"].astype(str).tolist(),
         [str(c) for c in frame["close"].tolist()],
         reference,
