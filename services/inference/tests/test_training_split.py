@@ -9,7 +9,8 @@ import pandas as pd
 import pytest
 
 from kestrel_featurelib import default_feature_set
-from kestrel_inference.training.dataset import Dataset, build_dataset
+from kestrel_inference.testing import two_symbol_dataset
+from kestrel_inference.training.dataset import Dataset
 from kestrel_inference.training.labels import LabelSpec
 from kestrel_inference.training.split import time_split
 
@@ -18,11 +19,8 @@ DAY_NS = 86_400 * 1_000_000_000
 FS = default_feature_set("REF")
 
 
-def _two_symbols(make_bars: BarsFactory, spec: LabelSpec) -> Dataset:
-    a = make_bars(900, seed=1)
-    # B trades on a shifted, sparser calendar: the split must hold per symbol, counted in its own bars.
-    b = make_bars(700, seed=2, start_ns=a["ts"].iloc[0] + 150 * DAY_NS + DAY_NS // 2)
-    return build_dataset({"A": a, "B": b}, a[["ts", "close"]], FS, spec)
+def _two_symbols(_make_bars: BarsFactory, spec: LabelSpec) -> Dataset:
+    return two_symbol_dataset(spec, 900, 700)
 
 
 @pytest.mark.parametrize(("horizon", "embargo"), [(5, 5), (5, 12), (1, 1), (20, 25)])

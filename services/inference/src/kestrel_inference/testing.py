@@ -11,7 +11,10 @@ import pandas as pd
 from kestrel_contracts.events import derived_event_id
 from kestrel_contracts.v1.bar_pb2 import Bar
 from kestrel_contracts.v1.feature_vector_pb2 import FeatureVector
+from kestrel_featurelib import default_feature_set
 from kestrel_inference.domain import ServedModel
+from kestrel_inference.training.dataset import Dataset, build_dataset
+from kestrel_inference.training.labels import LabelSpec
 
 FEATURE_SET = "fs-test-1"
 NAMES = ("rsi_14", "rv_20", "logret_1")
@@ -133,3 +136,34 @@ def bar_events(frame: pd.DataFrame, symbol: str, venue: str = "SAMPLE", timefram
         )
         for ts, o, h, lo, c, v in zip(*cols, strict=True)
     ]
+
+
+DAY_NS = 86_400 * 1_000_000_000
+START_NS = 1_500_000_000 * 1_000_000_000 // DAY_NS * DAY_NS
+
+
+def synthetic_bars(n: int, seed: int = 0, start_ns: int = START_NS, step_ns: int = DAY_NS) -> pd.DataFrame:
+    """A random walk with consistent OHLC (high >= open, close >= low) and positive volume."""
+    rng = np.random.default_rng(seed)
+    close = 100.0 * np.exp(np.cumsum(rng.normal(0.0, 0.01, n)))
+    open_ = np.concatenate([[100.0], close[:-1]]) * np.exp(rng.normal(0.0, 0.002, n))
+    high = np.maximum(open_, close) * (1.0 + rng.uniform(0.0, 0.01, n))
+    low = np.minimum(open_, close) * (1.0 - rng.uniform(0.0, 0.01, n))
+    return pd.DataFrame(
+        {
+            "ts": start_ns + step_ns * np.arange(n, dtype=np.int64),
+            "open": open_,
+            "high": high,
+            "low": low,
+            "close": close,
+            "volume": rng.uniform(1e6, 2e6, n),
+        }
+    )
+
+
+def two_symbol_dataset(spec: LabelSpec, a_bars: int, b_bars: int) -> Dataset:
+    """A and B, where B trades on a later, shifted calendar: splits must hold per symbol, counted in
+    its own bars. A is the reference."""
+    a = synthetic_bars(a_bars, seed=1)
+    b = synthetic_bars(b_bars, seed=2, start_ns=int(a["ts"].iloc[0]) + 150 * DAY_NS + DAY_NS // 2)
+    return build_dataset({"A": a, "B": b}, a[["ts", "close"]], default_feature_set("REF"), spec)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 IntArray = np.ndarray[Any, np.dtype[np.int64]]
@@ -48,13 +49,7 @@ def time_split(
     validation_start = int(distinct_ts[cut])
 
     in_validation = rows["ts"].to_numpy(dtype=np.int64) >= validation_start
-    in_train = np.zeros(len(rows), dtype=bool)
-    symbols = rows["symbol"].to_numpy()
-    positions = rows["pos"].to_numpy(dtype=np.int64)
-    for symbol, ts in bar_ts.items():
-        first_validation_pos = int(np.searchsorted(ts, validation_start, side="left"))
-        mine = symbols == symbol
-        in_train |= mine & (positions < first_validation_pos - embargo)
+    in_train = trainable_before(rows, bar_ts, validation_start, embargo)
     purged = int(np.count_nonzero(~in_train & ~in_validation))
     return Split(
         train=rows[in_train],
@@ -63,3 +58,18 @@ def time_split(
         embargo=embargo,
         purged_rows=purged,
     )
+
+
+def trainable_before(
+    rows: pd.DataFrame, bar_ts: dict[str, IntArray], test_start: int, embargo: int
+) -> npt.NDArray[np.bool_]:
+    """Rows that may train a model tested from ``test_start`` on: per symbol, those more than
+    ``embargo`` bars before its first bar at or after ``test_start`` (so, with embargo >= the label
+    horizon, no label reads a test bar)."""
+    keep = np.zeros(len(rows), dtype=bool)
+    symbols = rows["symbol"].to_numpy()
+    positions = rows["pos"].to_numpy(dtype=np.int64)
+    for symbol, ts in bar_ts.items():
+        first_test_pos = int(np.searchsorted(ts, test_start, side="left"))
+        keep |= (symbols == symbol) & (positions < first_test_pos - embargo)
+    return keep

@@ -1,0 +1,158 @@
+"""The model kinds behind one interface: ``fit`` on a training fold, ``predict_proba`` -> columns
+[P(down), P(up)] (sklearn's order), ``params`` for tracking.
+
+- ``logreg``: the baseline, standardized logistic regression; the median imputer and the scaler are
+  fitted inside ``fit``, so in cross-validation they see the training fold only.
+- ``lightgbm``: the gradient-boosted trees the live service serves today (``model.fit``).
+- ``xgboost``: XGBoost's histogram trees (the CPU build; NaN handled natively).
+- ``ensemble``: the average of the other kinds' probabilities.
+
+Every kind is seeded, so the same rows give the same model.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields, replace
+from typing import Any, Protocol
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+import xgboost as xgb
+from sklearn.impute import SimpleImputer  # type: ignore[import-untyped]
+from sklearn.linear_model import LogisticRegression  # type: ignore[import-untyped]
+from sklearn.pipeline import Pipeline  # type: ignore[import-untyped]
+from sklearn.preprocessing import StandardScaler  # type: ignore[import-untyped]
+
+from kestrel_inference.training.model import ModelParams, fit
+
+Probabilities = npt.NDArray[np.float64]  # (rows, 2): P(down), P(up)
+Labels = npt.NDArray[np.int64]
+
+
+class Classifier(Protocol):
+    kind: str
+
+    def fit(self, features: pd.DataFrame, labels: Labels) -> None: ...
+
+    def predict_proba(self, features: pd.DataFrame) -> Probabilities: ...
+
+    def params(self) -> dict[str, Any]: ...
+
+
+@dataclass
+class LogisticBaseline:
+    c: float = 1.0
+    max_iter: int = 2000
+    seed: int = 42
+    kind: str = field(default="logreg", init=False)
+    _pipeline: Any = field(default=None, init=False, repr=False)
+
+    def fit(self, features: pd.DataFrame, labels: Labels) -> None:
+        self._pipeline = Pipeline(
+            [
+                ("impute", SimpleImputer(strategy="median", keep_empty_features=True)),
+                ("scale", StandardScaler()),
+                ("model", LogisticRegression(C=self.c, max_iter=self.max_iter, random_state=self.seed)),
+            ]
+        ).fit(features.to_numpy(dtype=np.float64), labels)
+
+    def predict_proba(self, features: pd.DataFrame) -> Probabilities:
+        return np.asarray(self._pipeline.predict_proba(features.to_numpy(dtype=np.float64)), dtype=np.float64)
+
+    def params(self) -> dict[str, Any]:
+        return {"c": self.c, "max_iter": self.max_iter, "seed": self.seed}
+
+
+@dataclass
+class LightGbmModel:
+    settings: ModelParams = field(default_factory=ModelParams)
+    kind: str = field(default="lightgbm", init=False)
+    _model: Any = field(default=None, init=False, repr=False)
+
+    def fit(self, features: pd.DataFrame, labels: Labels) -> None:
+        self._model = fit(features, pd.Series(labels), self.settings)
+
+    def predict_proba(self, features: pd.DataFrame) -> Probabilities:
+        return np.asarray(self._model.predict_proba(features), dtype=np.float64)
+
+    def params(self) -> dict[str, Any]:
+        return self.settings.as_dict()
+
+
+@dataclass
+class XgBoostModel:
+    n_estimators: int = 200
+    learning_rate: float = 0.05
+    max_depth: int = 4
+    min_child_weight: float = 5.0
+    subsample: float = 0.8
+    colsample_bytree: float = 0.8
+    reg_lambda: float = 1.0
+    seed: int = 42
+    n_jobs: int = 2
+    kind: str = field(default="xgboost", init=False)
+    _model: Any = field(default=None, init=False, repr=False)
+
+    def fit(self, features: pd.DataFrame, labels: Labels) -> None:
+        self._model = xgb.XGBClassifier(
+            objective="binary:logistic",
+            tree_method="hist",
+            random_state=self.seed,
+            **{k: v for k, v in self.params().items() if k != "seed"},
+        )
+        self._model.fit(features.to_numpy(dtype=np.float64), labels)
+
+    def predict_proba(self, features: pd.DataFrame) -> Probabilities:
+        return np.asarray(self._model.predict_proba(features.to_numpy(dtype=np.float64)), dtype=np.float64)
+
+    def params(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.init}
+
+
+@dataclass
+class AveragingEnsemble:
+    members: tuple[Classifier, ...]
+    kind: str = field(default="ensemble", init=False)
+
+    def fit(self, features: pd.DataFrame, labels: Labels) -> None:
+        for member in self.members:
+            member.fit(features, labels)
+
+    def predict_proba(self, features: pd.DataFrame) -> Probabilities:
+        return np.asarray(
+            np.mean([m.predict_proba(features) for m in self.members], axis=0), dtype=np.float64
+        )
+
+    def params(self) -> dict[str, Any]:
+        return {f"{m.kind}.{k}": v for m in self.members for k, v in m.params().items()}
+
+
+def _ensemble(**params: Any) -> AveragingEnsemble:
+    if params:
+        raise TypeError(f"the ensemble takes no parameters of its own, got {sorted(params)}")
+    return AveragingEnsemble((LogisticBaseline(), LightGbmModel(), XgBoostModel()))
+
+
+def _lightgbm(**params: Any) -> LightGbmModel:
+    return LightGbmModel(replace(ModelParams(), **params))
+
+
+KINDS: Mapping[str, Callable[..., Classifier]] = {
+    "logreg": LogisticBaseline,
+    "lightgbm": _lightgbm,
+    "xgboost": XgBoostModel,
+    "ensemble": _ensemble,
+}
+
+
+def new_classifier(kind: str, params: Mapping[str, Any] | None = None) -> Classifier:
+    """A fresh, unfitted model of ``kind``; an unknown kind or parameter is a ValueError naming it."""
+    factory = KINDS.get(kind)
+    if factory is None:
+        raise ValueError(f"unknown model kind {kind!r}; kinds: {', '.join(KINDS)}")
+    try:
+        return factory(**dict(params or {}))
+    except TypeError as exc:
+        raise ValueError(f"bad parameters for {kind}: {exc}") from None
