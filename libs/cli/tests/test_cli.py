@@ -58,6 +58,13 @@ def test_demo_tells_the_signal_service_the_strategy_and_its_reference() -> None:
     assert DemoOptions().source_environment() == {}
 
 
+def test_train_refuses_unknown_model_kinds_and_a_single_fold() -> None:
+    result = runner.invoke(app, ["train", "--models", "lightgbm,nope"], env={"COLUMNS": "200"})
+    assert result.exit_code == 2 and "unknown model kind" in result.output
+    result = runner.invoke(app, ["train", "--cv-folds", "1"], env={"COLUMNS": "200"})
+    assert result.exit_code == 2 and "at least 2 folds" in result.output
+
+
 def test_train_is_listed_with_its_options() -> None:
     result = runner.invoke(app, ["train", "--help"])
     assert result.exit_code == 0

@@ -27,6 +27,8 @@ def test_train_registers_a_model_the_live_alias_serves(mlflow_tracking_uri: str,
         alias="live",
         experiment=f"kestrel-training-test-{unique}",
         tracking_uri=mlflow_tracking_uri,
+        models=("logreg", "lightgbm"),
+        cv_folds=3,
     )
     result = run_training(config, report=lines.append)
     feature_set = default_feature_set("SP500")
@@ -61,3 +63,19 @@ def test_train_registers_a_model_the_live_alias_serves(mlflow_tracking_uri: str,
     p_up = np.asarray(model.predict(row))
     assert p_up.shape == (1,)
     assert 0.0 < float(p_up[0]) < 1.0
+
+    # The walk-forward evaluation of each kind: means, every fold on MLflow's step axis, cv.json.
+    assert result.cv is not None and [cv.kind for cv in result.cv.results] == ["logreg", "lightgbm"]
+    for kind in ("logreg", "lightgbm"):
+        assert 0.4 < run.data.metrics[f"cv_{kind}_roc_auc"] < 0.6  # daily index direction: near chance
+        history = client.get_metric_history(run.info.run_id, f"cv_{kind}_fold_roc_auc")
+        assert sorted(m.step for m in history) == [1, 2, 3]
+        cv = next(c for c in result.cv.results if c.kind == kind)
+        assert [m.value for m in sorted(history, key=lambda m: m.step)] == [
+            f.metrics["roc_auc"] for f in cv.folds
+        ]
+        assert run.data.metrics[f"cv_{kind}_roc_auc"] == cv.mean["roc_auc"]
+    assert run.data.params["cv_scheme"].startswith("anchored walk-forward, 3 folds")
+    assert run.data.tags["code_version"] not in ("", "unknown")  # the tests run from the git checkout
+    cv_json = mlflow.artifacts.load_dict(f"runs:/{run.info.run_id}/cv.json")
+    assert [f["fold"] for f in cv_json["models"]["lightgbm"]["folds"]] == [1, 2, 3]

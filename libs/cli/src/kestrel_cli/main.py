@@ -99,11 +99,16 @@ def train(
     source: str = typer.Option("auto", help="auto (store, else sample) | store | sample."),
     model_name: str = typer.Option("kestrel-direction", help="Registered model name in MLflow."),
     alias: str = typer.Option("live", help="Alias moved to the new version."),
+    models: str = typer.Option(
+        "lightgbm", help="Model kinds cross-validated: logreg, lightgbm, xgboost, ensemble (comma-separated)."
+    ),
+    cv_folds: int = typer.Option(5, min=0, help="Walk-forward folds (0: no cross-validation)."),
 ) -> None:
     """Train the direction classifier on the features and register it in MLflow under an alias."""
     from rich.console import Console  # noqa: PLC0415 - keep `kestrel --help` fast
 
     from kestrel_inference.training import TrainingConfig, TrainingError, run_training  # noqa: PLC0415
+    from kestrel_inference.training.cv_run import parse_kinds  # noqa: PLC0415
     from kestrel_inference.training.summary import summary_table  # noqa: PLC0415
 
     if source not in ("auto", "store", "sample"):
@@ -113,6 +118,14 @@ def train(
         raise typer.BadParameter("give at least one symbol", param_hint="--symbols")
     if embargo is not None and embargo < horizon:
         raise typer.BadParameter(f"must be at least the horizon ({horizon} bars)", param_hint="--embargo")
+    try:
+        kinds = parse_kinds(models)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--models") from None
+    if cv_folds == 1:
+        raise typer.BadParameter(
+            "walk-forward needs at least 2 folds (0 turns it off)", param_hint="--cv-folds"
+        )
     settings = CliSettings.load()
     config = TrainingConfig(
         symbols=names,
@@ -127,6 +140,8 @@ def train(
         alias=alias,
         tracking_uri=settings.mlflow_tracking_uri,
         database_url=settings.database_url,
+        models=kinds,
+        cv_folds=cv_folds,
     )
     console = Console()
     try:

@@ -11,11 +11,12 @@ import pandas as pd
 
 from kestrel_featurelib import default_feature_set
 from kestrel_inference.training.bars import LoadedBars, SourceChoice, load_bars
+from kestrel_inference.training.cv_run import CvSummary, run_cv
 from kestrel_inference.training.dataset import Dataset, build_dataset
 from kestrel_inference.training.errors import TrainingError
 from kestrel_inference.training.labels import LabelSpec
 from kestrel_inference.training.model import ModelParams, evaluate, fit
-from kestrel_inference.training.registry import Registered, check_reachable, log_and_register
+from kestrel_inference.training.registry import Registered, check_reachable, code_version, log_and_register
 from kestrel_inference.training.split import Split, time_split
 from kestrel_store.pool import database_url_from_env
 
@@ -41,6 +42,9 @@ class TrainingConfig:
     tracking_uri: str = field(default_factory=lambda: os.environ.get(MLFLOW_URI_ENV) or DEFAULT_MLFLOW_URI)
     database_url: str = field(default_factory=database_url_from_env)
     params: ModelParams = field(default_factory=ModelParams)
+    # Kinds evaluated by walk-forward CV beside the served LightGBM (0 folds: no CV).
+    models: tuple[str, ...] = ("lightgbm",)
+    cv_folds: int = 5
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +56,7 @@ class TrainingResult:
     feature_set_version: str
     train_rows: int
     validation_rows: int
+    cv: CvSummary | None = None
 
 
 def _iso(ts_ns: int) -> str:
@@ -115,6 +120,16 @@ def run_training(config: TrainingConfig, report: Callable[[str], None] = print) 
             f"not enough labelled rows: {len(split.train)} train / {len(split.validation)} validation "
             f"(need {MIN_TRAIN_ROWS} / {MIN_VALIDATION_ROWS})"
         )
+    cv = None
+    if config.cv_folds:
+        cv = run_cv(
+            dataset,
+            config.models,
+            folds=config.cv_folds,
+            embargo=embargo,
+            horizon=spec.horizon,
+            report=report,
+        )
     names = list(dataset.feature_names)
     model = fit(split.train[names], split.train["label"], config.params)
     metrics = evaluate(model, split.validation[names], split.validation["label"], split.train["label"])
@@ -124,6 +139,7 @@ def run_training(config: TrainingConfig, report: Callable[[str], None] = print) 
         "reference_symbol": config.reference,
         "horizon": str(spec.horizon),
         "cost_bps": f"{spec.cost_bps:g}",
+        "code_version": code_version(),
     }
     params = {
         **config.params.as_dict(),
@@ -141,6 +157,8 @@ def run_training(config: TrainingConfig, report: Callable[[str], None] = print) 
         "validation_rows": len(split.validation),
         "purged_rows": split.purged_rows,
         "unlabelled_rows": dataset.unlabelled_rows,
+        "cv_scheme": cv.scheme if cv is not None else "none",
+        "cv_models": ",".join(config.models) if cv is not None else "",
     }
     artifacts = {
         "features.json": {"feature_set_version": feature_set.version, "names": names},
@@ -156,6 +174,7 @@ def run_training(config: TrainingConfig, report: Callable[[str], None] = print) 
             "classes": {"1": "up", "0": "down"},
             "embargo_bars": embargo,
         },
+        **({"cv.json": cv.artifact()} if cv is not None else {}),
     }
     registered = log_and_register(
         tracking_uri=config.tracking_uri,
@@ -163,7 +182,8 @@ def run_training(config: TrainingConfig, report: Callable[[str], None] = print) 
         model=model,
         example_features=split.validation[names],
         params=params,
-        metrics=metrics,
+        metrics={**metrics, **(cv.mean_metrics() if cv is not None else {})},
+        step_metrics=cv.fold_metrics() if cv is not None else [],
         tags=tags,
         artifacts=artifacts,
         model_name=config.model_name,
@@ -177,4 +197,5 @@ def run_training(config: TrainingConfig, report: Callable[[str], None] = print) 
         feature_set_version=feature_set.version,
         train_rows=len(split.train),
         validation_rows=len(split.validation),
+        cv=cv,
     )

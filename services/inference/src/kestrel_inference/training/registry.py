@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import json
 import math
+import subprocess
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from importlib import metadata
+from pathlib import Path
 from typing import Any
 
 import lightgbm as lgb
@@ -47,6 +49,22 @@ def check_reachable(tracking_uri: str, timeout_s: float = 5.0) -> None:
         ) from exc
 
 
+def code_version() -> str:
+    """The git commit the training ran from ("unknown" outside a git checkout)."""
+    try:
+        done = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=True,
+            cwd=Path(__file__).parent,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return done.stdout.strip() or "unknown"
+
+
 def _requirements() -> list[str]:
     return [f"{dist}=={metadata.version(dist)}" for dist in ("mlflow", "lightgbm", "numpy", "pandas")]
 
@@ -60,6 +78,7 @@ def log_and_register(
     params: dict[str, Any],
     metrics: dict[str, float],
     tags: dict[str, str],
+    step_metrics: list[tuple[int, dict[str, float]]] | None = None,
     artifacts: dict[str, Any],
     model_name: str,
     alias: str,
@@ -77,6 +96,8 @@ def log_and_register(
         mlflow.log_metrics(
             {k: v for k, v in metrics.items() if not math.isnan(v)}
         )  # NaN (undefined) is skipped
+        for step, values in step_metrics or []:  # per-fold metrics, fold number on the step axis
+            mlflow.log_metrics(values, step=step)
         for name, content in artifacts.items():
             mlflow.log_dict(content, name)
         info = mlflow.lightgbm.log_model(

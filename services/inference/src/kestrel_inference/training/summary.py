@@ -5,6 +5,7 @@ from __future__ import annotations
 from rich.console import Group
 from rich.table import Table
 
+from kestrel_inference.training.cv_run import CvSummary
 from kestrel_inference.training.job import TrainingResult
 
 _COMPARED = (
@@ -13,6 +14,7 @@ _COMPARED = (
     ("roc_auc", "baseline_roc_auc"),
 )
 _MODEL_ONLY = ("precision_up", "recall_up", "base_rate_up")
+_CV_METRICS = ("roc_auc", "log_loss", "brier", "accuracy", "f1_up")
 
 
 def summary_table(result: TrainingResult) -> Group:
@@ -38,4 +40,17 @@ def summary_table(result: TrainingResult) -> Group:
         metrics.add_row(metric, f"{result.metrics[metric]:.4f}", f"{result.metrics[baseline]:.4f}")
     for metric in _MODEL_ONLY:
         metrics.add_row(metric, f"{result.metrics[metric]:.4f}", "")
-    return Group(about, metrics)
+    if result.cv is None:
+        return Group(about, metrics)
+    return Group(about, metrics, _cv_table(result.cv))
+
+
+def _cv_table(cv: CvSummary) -> Table:
+    table = Table(title=f"out-of-sample, {cv.scheme} (mean of the folds; baseline in brackets)")
+    table.add_column("model", no_wrap=True)
+    for name in _CV_METRICS:
+        table.add_column(name, justify="right")
+    for result in cv.results:
+        mean = result.mean
+        table.add_row(result.kind, *(f"{mean[m]:.4f} ({mean['baseline_' + m]:.4f})" for m in _CV_METRICS))
+    return table

@@ -1,0 +1,101 @@
+"""`kestrel train`'s walk-forward evaluation of each requested model kind, and what MLflow keeps of it:
+the mean metrics (``cv_<kind>_<metric>``), every fold's (``cv_<kind>_fold_<metric>``, logged with
+step = fold number) and ``cv.json`` with the scheme, the fold boundaries and all the numbers."""
+
+from __future__ import annotations
+
+import functools
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from kestrel_inference.training.classifiers import KINDS, new_classifier
+from kestrel_inference.training.cross_validation import CrossValidation, cross_validate
+from kestrel_inference.training.dataset import Dataset
+from kestrel_inference.training.errors import TrainingError
+from kestrel_inference.training.walk_forward import walk_forward_folds
+
+SCHEME = "anchored walk-forward, {folds} folds, purged per symbol with an embargo of {embargo} bars"
+
+
+@dataclass(frozen=True, slots=True)
+class CvSummary:
+    scheme: str
+    results: tuple[CrossValidation, ...]
+
+    def mean_metrics(self) -> dict[str, float]:
+        return {
+            f"cv_{cv.kind}_{name}": value
+            for cv in self.results
+            for name, value in cv.mean.items()
+            if not math.isnan(value)
+        }
+
+    def fold_metrics(self) -> list[tuple[int, dict[str, float]]]:
+        """(fold number, metrics) pairs for MLflow's step axis."""
+        by_fold: dict[int, dict[str, float]] = {}
+        for cv in self.results:
+            for fold in cv.folds:
+                row = by_fold.setdefault(fold.fold.number, {})
+                row.update(
+                    {f"cv_{cv.kind}_fold_{k}": v for k, v in fold.metrics.items() if not math.isnan(v)}
+                )
+        return sorted(by_fold.items())
+
+    def artifact(self) -> dict[str, Any]:
+        def iso(ts: int) -> str | None:
+            return pd.Timestamp(ts, unit="ns", tz="UTC").isoformat() if ts < 2**62 else None
+
+        return {
+            "scheme": self.scheme,
+            "models": {
+                cv.kind: {
+                    "mean": cv.mean,
+                    "folds": [
+                        {
+                            "fold": f.fold.number,
+                            "test_start": iso(f.fold.test_start),
+                            "test_end": iso(f.fold.test_end),
+                            "train_rows": f.train_rows,
+                            "test_rows": f.test_rows,
+                            "purged_rows": f.fold.purged_rows,
+                            "metrics": f.metrics,
+                        }
+                        for f in cv.folds
+                    ],
+                }
+                for cv in self.results
+            },
+        }
+
+
+def parse_kinds(text: str) -> tuple[str, ...]:
+    kinds = tuple(dict.fromkeys(k.strip() for k in text.split(",") if k.strip()))
+    unknown = [k for k in kinds if k not in KINDS]
+    if not kinds or unknown:
+        raise ValueError(f"unknown model kind(s) {unknown or [text]}; kinds: {', '.join(KINDS)}")
+    return kinds
+
+
+def run_cv(
+    dataset: Dataset,
+    kinds: Sequence[str],
+    *,
+    folds: int,
+    embargo: int,
+    horizon: int,
+    report: Callable[[str], None],
+) -> CvSummary:
+    try:
+        made = walk_forward_folds(dataset.rows, dataset.bar_ts, folds=folds, embargo=embargo, horizon=horizon)
+        results = []
+        for kind in kinds:
+            report(f"cross-validating {kind} over {folds} walk-forward folds")
+            make = functools.partial(new_classifier, kind)
+            results.append(cross_validate(make, dataset.rows, dataset.feature_names, made))
+    except ValueError as exc:
+        raise TrainingError(f"cross-validation: {exc}") from exc
+    return CvSummary(SCHEME.format(folds=folds, embargo=embargo), tuple(results))
