@@ -79,3 +79,8 @@ def test_train_registers_a_model_the_live_alias_serves(mlflow_tracking_uri: str,
     assert run.data.tags["code_version"] not in ("", "unknown")  # the tests run from the git checkout
     cv_json = mlflow.artifacts.load_dict(f"runs:/{run.info.run_id}/cv.json")
     assert [f["fold"] for f in cv_json["models"]["lightgbm"]["folds"]] == [1, 2, 3]
+    shown = {a.path for a in client.list_artifacts(run.info.run_id, "evaluation")}
+    assert {f"evaluation/{n}" for n in ("evaluation.json", "roc.png", "calibration.png")} <= shown
+    evaluation = mlflow.artifacts.load_dict(f"runs:/{run.info.run_id}/evaluation/evaluation.json")
+    assert abs(evaluation["roc"]["auc"] - run.data.metrics["roc_auc"]) < 1e-9  # the served model's
+    assert sum(map(sum, evaluation["confusion_matrix"]["rows_true_cols_predicted"])) == result.validation_rows

@@ -7,6 +7,7 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
 from kestrel_featurelib import default_feature_set
@@ -14,6 +15,7 @@ from kestrel_inference.training.bars import LoadedBars, SourceChoice, load_bars
 from kestrel_inference.training.cv_run import CvSummary, run_cv
 from kestrel_inference.training.dataset import Dataset, build_dataset
 from kestrel_inference.training.errors import TrainingError
+from kestrel_inference.training.evaluation import evaluate_validation
 from kestrel_inference.training.labels import LabelSpec
 from kestrel_inference.training.model import ModelParams, evaluate, fit
 from kestrel_inference.training.registry import Registered, check_reachable, code_version, log_and_register
@@ -133,6 +135,12 @@ def run_training(config: TrainingConfig, report: Callable[[str], None] = print) 
     names = list(dataset.feature_names)
     model = fit(split.train[names], split.train["label"], config.params)
     metrics = evaluate(model, split.validation[names], split.validation["label"], split.train["label"])
+    gains = model.booster_.feature_importance(importance_type="gain")
+    evaluation = evaluate_validation(
+        split.validation["label"].to_numpy(dtype=np.int64),
+        np.asarray(model.predict_proba(split.validation[names]))[:, 1],
+        dict(zip(names, (float(g) for g in gains), strict=True)),
+    )
     data_range = _data_range(dataset, split)
     tags = {
         "feature_set_version": feature_set.version,
@@ -184,6 +192,7 @@ def run_training(config: TrainingConfig, report: Callable[[str], None] = print) 
         params=params,
         metrics={**metrics, **(cv.mean_metrics() if cv is not None else {})},
         step_metrics=cv.fold_metrics() if cv is not None else [],
+        evaluation=evaluation,
         tags=tags,
         artifacts=artifacts,
         model_name=config.model_name,

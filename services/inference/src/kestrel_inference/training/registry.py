@@ -23,6 +23,7 @@ from mlflow.models import infer_signature
 from mlflow.tracking import MlflowClient
 
 from kestrel_inference.training.errors import TrainingError
+from kestrel_inference.training.evaluation import Evaluation
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +80,7 @@ def log_and_register(
     metrics: dict[str, float],
     tags: dict[str, str],
     step_metrics: list[tuple[int, dict[str, float]]] | None = None,
+    evaluation: Evaluation | None = None,
     artifacts: dict[str, Any],
     model_name: str,
     alias: str,
@@ -100,6 +102,11 @@ def log_and_register(
             mlflow.log_metrics(values, step=step)
         for name, content in artifacts.items():
             mlflow.log_dict(content, name)
+        if evaluation is not None:  # the validation set's curves, as numbers and as pictures
+            mlflow.log_dict(evaluation.numbers, "evaluation/evaluation.json")
+            for file_name, figure in evaluation.figures.items():
+                mlflow.log_figure(figure, f"evaluation/{file_name}")
+            evaluation.close()
         info = mlflow.lightgbm.log_model(
             booster,
             name="model",
