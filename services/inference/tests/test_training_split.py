@@ -68,3 +68,24 @@ def test_validation_is_the_latest_share_of_time() -> None:
     assert split.validation["ts"].tolist() == list(range(80, 100))
     assert split.train["ts"].tolist() == list(range(0, 77))  # 77, 78, 79 purged
     assert split.purged_rows == 3
+
+
+def test_an_explicit_validation_start_is_the_cut(make_bars: BarsFactory) -> None:
+    spec = LabelSpec(horizon=5, cost_bps=10)
+    dataset = _two_symbols(make_bars, spec)
+    cut = int(dataset.rows["ts"].iloc[len(dataset.rows) // 2])
+    split = time_split(
+        dataset.rows, dataset.bar_ts, validation_fraction=0.2, embargo=5, horizon=5, validation_start=cut
+    )
+    assert split.validation_start == cut and (split.validation["ts"] >= cut).all()
+    assert (split.train["label_end_ts"] < cut).all()
+    first = int(dataset.rows["ts"].min())
+    with pytest.raises(ValueError, match="validation start must lie"):
+        time_split(
+            dataset.rows,
+            dataset.bar_ts,
+            validation_fraction=0.2,
+            embargo=5,
+            horizon=5,
+            validation_start=first,
+        )

@@ -26,10 +26,12 @@ from pathlib import Path
 from rich.console import Console
 
 from kestrel_cli.demo_loop import wait_for_loop
+from kestrel_cli.demo_model import ensure_model, first_traded_ts, model_rows
 from kestrel_cli.demo_summary import print_summary
 from kestrel_cli.settings import CliSettings
 from kestrel_cli.supervisor import ServiceSpec, Supervisor, child_environment
 from kestrel_contracts.registry import NAMESPACE_ENV
+from kestrel_featurelib import default_feature_set
 from kestrel_messaging.topics import create_all
 from kestrel_store.databases import recreate_database
 from kestrel_store.migrate import apply_migrations
@@ -83,27 +85,6 @@ def service_specs(run: str, source: dict[str, str] | None = None) -> list[Servic
     ]
 
 
-def ensure_model(settings: CliSettings, database_url: str, console: Console) -> str:
-    """The live model's version; trains and registers one when the alias points nowhere."""
-    from mlflow.exceptions import MlflowException  # noqa: PLC0415 - slow import, only here
-
-    from kestrel_inference.model_registry import MlflowModelSource  # noqa: PLC0415
-    from kestrel_inference.training import TrainingConfig, run_training  # noqa: PLC0415
-
-    config = TrainingConfig(
-        tracking_uri=settings.mlflow_tracking_uri, database_url=database_url, source="sample"
-    )
-    try:
-        version = MlflowModelSource(settings.mlflow_tracking_uri).alias_version(
-            config.model_name, config.alias
-        )
-        return f"{config.model_name} v{version} (registered earlier, alias {config.alias})"
-    except MlflowException:
-        console.print(f"no model under {config.model_name}@{config.alias}: training one on the samples")
-    result = run_training(config, report=console.print)
-    return f"{config.model_name} v{result.registered.version} (trained now, alias {config.alias})"
-
-
 async def replay(settings: CliSettings, database_url: str, options: DemoOptions) -> int:
     from kestrel_ingestion.runner import ingest  # noqa: PLC0415
     from kestrel_ingestion.settings import IngestionSettings  # noqa: PLC0415
@@ -127,9 +108,12 @@ async def run_demo(settings: CliSettings, options: DemoOptions) -> int:
         database_url = await recreate_database(settings.database_url, DEMO_DATABASE)
         await apply_migrations(database_url)
         await create_all(settings.kafka_bootstrap, settings.redis_url)
+    model_summary: list[tuple[str, str]] = []
     if options.strategy is None:
-        model = await asyncio.to_thread(ensure_model, settings, database_url, console)
-        console.print(f"model: {model}")
+        traded_from = first_traded_ts(options.samples, options.bars, default_feature_set("SP500").warmup)
+        model = await asyncio.to_thread(ensure_model, settings, database_url, console, traded_from)
+        console.print(f"model: {model.name} v{model.version}")
+        model_summary = await asyncio.to_thread(model_rows, settings, model, traded_from)
     else:
         bound = build(options.strategy, options.strategy_params)  # refused here, by name, if invalid
         console.print(f"strategy: {bound.strategy_id}")
@@ -154,7 +138,9 @@ async def run_demo(settings: CliSettings, options: DemoOptions) -> int:
         counts = await wait_for_loop(
             database_url, options.drain_timeout_s, console, per_bar=per_bar, untraded=options.reference_symbol
         )
-        await print_summary(console, settings, database_url, counts, f"http://127.0.0.1:{GATEWAY_PORT}")
+        await print_summary(
+            console, settings, database_url, counts, f"http://127.0.0.1:{GATEWAY_PORT}", model=model_summary
+        )
         if options.exit_when_done:
             return 0
         console.print("[bold]The services keep running. Press Ctrl-C to stop everything the demo started.")

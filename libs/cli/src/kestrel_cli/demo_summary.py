@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -66,8 +67,15 @@ async def portfolio(gateway_url: str, api_key: str) -> dict[str, Any]:
 
 
 async def print_summary(
-    console: Console, settings: CliSettings, database_url: str, counts: DemoCounts, gateway_url: str
+    console: Console,
+    settings: CliSettings,
+    database_url: str,
+    counts: DemoCounts,
+    gateway_url: str,
+    *,
+    model: Sequence[tuple[str, str]] = (),
 ) -> None:
+    """``model``: rows on the served model (version, out-of-sample metrics, in or out of sample)."""
     from kestrel_gateway.adapters.key_store import create_key  # noqa: PLC0415
     from kestrel_gateway.keys import Role  # noqa: PLC0415
 
@@ -92,6 +100,7 @@ async def print_summary(
         ("fees paid", breakdown["fees paid"]),
         *((name, str(book.get(name, "-"))) for name in ("cash", "realized_pnl", "unrealized_pnl", "equity")),
         ("max drawdown", f"{max_drawdown(curve):.2%}"),
+        *model,
         ("gateway", gateway_url),
         ("OpenAPI", f"{gateway_url}/docs"),
         ("Prometheus", settings.prometheus_url),

@@ -6,10 +6,12 @@ import asyncio
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 
 import numpy as np
 import pandas as pd
 
+from kestrel_contracts.events import datetime_to_ns
 from kestrel_featurelib import default_feature_set
 from kestrel_inference.training.bars import LoadedBars, SourceChoice, load_bars
 from kestrel_inference.training.cv_run import CvSummary, run_cv
@@ -36,6 +38,7 @@ class TrainingConfig:
     cost_bps: float = 10.0
     embargo: int | None = None  # bars; None = the horizon
     validation_fraction: float = 0.2
+    validation_start: datetime | None = None  # the cut itself, instead of the latest fraction
     timeframe: str = "1d"
     source: SourceChoice = "auto"
     model_name: str = "kestrel-direction"
@@ -114,6 +117,9 @@ def run_training(config: TrainingConfig, report: Callable[[str], None] = print) 
             validation_fraction=config.validation_fraction,
             embargo=embargo,
             horizon=spec.horizon,
+            validation_start=None
+            if config.validation_start is None
+            else datetime_to_ns(config.validation_start),
         )
     except ValueError as exc:
         raise TrainingError(str(exc)) from exc

@@ -36,8 +36,10 @@ def time_split(
     validation_fraction: float,
     embargo: int,
     horizon: int,
+    validation_start: int | None = None,
 ) -> Split:
-    """Split ``rows`` (columns symbol, ts, pos) by time; ``bar_ts[symbol]`` is every bar's ts, ascending."""
+    """Split ``rows`` (columns symbol, ts, pos) by time; ``bar_ts[symbol]`` is every bar's ts, ascending.
+    ``validation_start`` (ns) puts the cut there instead of at ``validation_fraction``."""
     if not 0.0 < validation_fraction < 1.0:
         raise ValueError(f"validation_fraction must be in (0, 1), got {validation_fraction}")
     if embargo < horizon:
@@ -45,8 +47,11 @@ def time_split(
     distinct_ts = np.unique(rows["ts"].to_numpy(dtype=np.int64))
     if len(distinct_ts) < 2:
         raise ValueError("need at least two distinct timestamps to split by time")
-    cut = min(max(int(len(distinct_ts) * (1.0 - validation_fraction)), 1), len(distinct_ts) - 1)
-    validation_start = int(distinct_ts[cut])
+    if validation_start is None:
+        cut = min(max(int(len(distinct_ts) * (1.0 - validation_fraction)), 1), len(distinct_ts) - 1)
+        validation_start = int(distinct_ts[cut])
+    elif not distinct_ts[0] < validation_start <= distinct_ts[-1]:
+        raise ValueError("the validation start must lie after the first labelled row and by the last")
 
     in_validation = rows["ts"].to_numpy(dtype=np.int64) >= validation_start
     in_train = trainable_before(rows, bar_ts, validation_start, embargo)
