@@ -63,6 +63,8 @@ def test_train_refuses_unknown_model_kinds_and_a_single_fold() -> None:
     assert result.exit_code == 2 and "unknown model kind" in result.output
     result = runner.invoke(app, ["train", "--cv-folds", "1"], env={"COLUMNS": "200"})
     assert result.exit_code == 2 and "at least 2 folds" in result.output
+    result = runner.invoke(app, ["train", "--cv-folds", "0", "--tune", "5"], env={"COLUMNS": "200"})
+    assert result.exit_code == 2 and "give --cv-folds" in result.output
 
 
 def test_train_is_listed_with_its_options() -> None:

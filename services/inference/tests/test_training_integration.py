@@ -29,6 +29,7 @@ def test_train_registers_a_model_the_live_alias_serves(mlflow_tracking_uri: str,
         tracking_uri=mlflow_tracking_uri,
         models=("logreg", "lightgbm"),
         cv_folds=3,
+        tune_trials=3,
     )
     result = run_training(config, report=lines.append)
     feature_set = default_feature_set("SP500")
@@ -84,3 +85,10 @@ def test_train_registers_a_model_the_live_alias_serves(mlflow_tracking_uri: str,
     evaluation = mlflow.artifacts.load_dict(f"runs:/{run.info.run_id}/evaluation/evaluation.json")
     assert abs(evaluation["roc"]["auc"] - run.data.metrics["roc_auc"]) < 1e-9  # the served model's
     assert sum(map(sum, evaluation["confusion_matrix"]["rows_true_cols_predicted"])) == result.validation_rows
+    # Tuned on the same folds: the defaults are the first trial, and the served model takes the best.
+    assert (
+        run.data.metrics["tune_lightgbm_best_log_loss"] <= run.data.metrics["tune_lightgbm_default_log_loss"]
+    )
+    assert run.data.metrics["tune_logreg_trials"] == 3
+    for name in ("num_leaves", "n_estimators", "min_child_samples"):
+        assert run.data.params[name] == run.data.params[f"tuned_lightgbm_{name}"]

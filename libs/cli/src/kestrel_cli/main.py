@@ -103,6 +103,9 @@ def train(
         "lightgbm", help="Model kinds cross-validated: logreg, lightgbm, xgboost, ensemble (comma-separated)."
     ),
     cv_folds: int = typer.Option(5, min=0, help="Walk-forward folds (0: no cross-validation)."),
+    tune: int = typer.Option(
+        0, min=0, help="Optuna trials per tunable kind on the folds (0: defaults); LightGBM's best is served."
+    ),
 ) -> None:
     """Train the direction classifier on the features and register it in MLflow under an alias."""
     from rich.console import Console  # noqa: PLC0415 - keep `kestrel --help` fast
@@ -126,6 +129,10 @@ def train(
         raise typer.BadParameter(
             "walk-forward needs at least 2 folds (0 turns it off)", param_hint="--cv-folds"
         )
+    if tune and not cv_folds:
+        raise typer.BadParameter(
+            "tuning scores trials on the walk-forward folds: give --cv-folds", param_hint="--tune"
+        )
     settings = CliSettings.load()
     config = TrainingConfig(
         symbols=names,
@@ -142,6 +149,7 @@ def train(
         database_url=settings.database_url,
         models=kinds,
         cv_folds=cv_folds,
+        tune_trials=tune,
     )
     console = Console()
     try:

@@ -77,9 +77,10 @@ def cross_validate(
     *,
     labels: npt.NDArray[np.int64] | None = None,
     min_train_rows: int = 50,
+    after_fold: Callable[[FoldResult], None] | None = None,
 ) -> CrossValidation:
     """Fit a fresh ``make()`` per fold; ``labels`` overrides ``rows["label"]`` (the leakage tests
-    shuffle them)."""
+    shuffle them); ``after_fold`` hears each fold's result as it comes (tuning prunes from it)."""
     y = rows["label"].to_numpy(dtype=np.int64) if labels is None else labels
     features = rows.loc[:, list(feature_names)]
     results = []
@@ -97,4 +98,6 @@ def cross_validate(
         p_up = model.predict_proba(features[fold.test])[:, 1]
         metrics = classification_metrics(y[fold.test], p_up, train_y)
         results.append(FoldResult(fold, len(train_y), int(fold.test.sum()), metrics, p_up))
+        if after_fold is not None:
+            after_fold(results[-1])
     return CrossValidation(kind, tuple(results))

@@ -16,6 +16,7 @@ from kestrel_inference.training.classifiers import KINDS, new_classifier
 from kestrel_inference.training.cross_validation import CrossValidation, cross_validate
 from kestrel_inference.training.dataset import Dataset
 from kestrel_inference.training.errors import TrainingError
+from kestrel_inference.training.tuning import SPACES, Tuned, tune
 from kestrel_inference.training.walk_forward import walk_forward_folds
 
 SCHEME = "anchored walk-forward, {folds} folds, purged per symbol with an embargo of {embargo} bars"
@@ -25,14 +26,29 @@ SCHEME = "anchored walk-forward, {folds} folds, purged per symbol with an embarg
 class CvSummary:
     scheme: str
     results: tuple[CrossValidation, ...]
+    tuned: tuple[Tuned, ...] = ()
 
     def mean_metrics(self) -> dict[str, float]:
-        return {
+        means = {
             f"cv_{cv.kind}_{name}": value
             for cv in self.results
             for name, value in cv.mean.items()
             if not math.isnan(value)
         }
+        for t in self.tuned:
+            means |= {
+                f"tune_{t.kind}_best_log_loss": t.best_log_loss,
+                f"tune_{t.kind}_default_log_loss": t.default_log_loss,
+                f"tune_{t.kind}_trials": float(t.trials),
+                f"tune_{t.kind}_pruned": float(t.pruned),
+            }
+        return means
+
+    def tuned_params(self) -> dict[str, str]:
+        return {f"tuned_{t.kind}_{k}": str(v) for t in self.tuned for k, v in t.best_params.items()}
+
+    def best_params(self, kind: str) -> dict[str, Any]:
+        return next((dict(t.best_params) for t in self.tuned if t.kind == kind), {})
 
     def fold_metrics(self) -> list[tuple[int, dict[str, float]]]:
         """(fold number, metrics) pairs for MLflow's step axis."""
@@ -88,14 +104,24 @@ def run_cv(
     embargo: int,
     horizon: int,
     report: Callable[[str], None],
+    tune_trials: int = 0,
 ) -> CvSummary:
+    """With ``tune_trials``, each tunable kind is tuned on the same folds first and cross-validated
+    with its best parameters (the ensemble keeps its members' defaults)."""
     try:
         made = walk_forward_folds(dataset.rows, dataset.bar_ts, folds=folds, embargo=embargo, horizon=horizon)
-        results = []
+        results, tuned = [], []
         for kind in kinds:
+            params: dict[str, Any] = {}
+            if tune_trials and kind in SPACES:
+                report(f"tuning {kind}: {tune_trials} Optuna trials over {folds} walk-forward folds")
+                tuned.append(
+                    tune(kind, dataset.rows, dataset.feature_names, made, trials=tune_trials, report=report)
+                )
+                params = dict(tuned[-1].best_params)
             report(f"cross-validating {kind} over {folds} walk-forward folds")
-            make = functools.partial(new_classifier, kind)
+            make = functools.partial(new_classifier, kind, params)
             results.append(cross_validate(make, dataset.rows, dataset.feature_names, made))
     except ValueError as exc:
         raise TrainingError(f"cross-validation: {exc}") from exc
-    return CvSummary(SCHEME.format(folds=folds, embargo=embargo), tuple(results))
+    return CvSummary(SCHEME.format(folds=folds, embargo=embargo), tuple(results), tuple(tuned))

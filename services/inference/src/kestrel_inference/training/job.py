@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 import numpy as np
@@ -50,6 +50,7 @@ class TrainingConfig:
     # Kinds evaluated by walk-forward CV beside the served LightGBM (0 folds: no CV).
     models: tuple[str, ...] = ("lightgbm",)
     cv_folds: int = 5
+    tune_trials: int = 0  # Optuna trials per tunable kind, on the CV folds
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,9 +138,12 @@ def run_training(config: TrainingConfig, report: Callable[[str], None] = print) 
             embargo=embargo,
             horizon=spec.horizon,
             report=report,
+            tune_trials=config.tune_trials,
         )
+    # The served LightGBM takes its tuned parameters when it was tuned.
+    served = replace(config.params, **cv.best_params("lightgbm")) if cv is not None else config.params
     names = list(dataset.feature_names)
-    model = fit(split.train[names], split.train["label"], config.params)
+    model = fit(split.train[names], split.train["label"], served)
     metrics = evaluate(model, split.validation[names], split.validation["label"], split.train["label"])
     gains = model.booster_.feature_importance(importance_type="gain")
     evaluation = evaluate_validation(
@@ -156,7 +160,8 @@ def run_training(config: TrainingConfig, report: Callable[[str], None] = print) 
         "code_version": code_version(),
     }
     params = {
-        **config.params.as_dict(),
+        **served.as_dict(),
+        **(cv.tuned_params() if cv is not None else {}),
         "symbols": ",".join(config.symbols),
         "reference_symbol": config.reference,
         "timeframe": config.timeframe,

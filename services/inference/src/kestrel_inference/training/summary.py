@@ -42,7 +42,23 @@ def summary_table(result: TrainingResult) -> Group:
         metrics.add_row(metric, f"{result.metrics[metric]:.4f}", "")
     if result.cv is None:
         return Group(about, metrics)
-    return Group(about, metrics, _cv_table(result.cv))
+    if not result.cv.tuned:
+        return Group(about, metrics, _cv_table(result.cv))
+    return Group(about, metrics, _cv_table(result.cv), _tuning_table(result.cv))
+
+
+def _tuning_table(cv: CvSummary) -> Table:
+    table = Table(title="Optuna (TPE, median pruning on the folds): mean out-of-sample log loss")
+    for column in ("model", "defaults", "best", "trials (pruned)", "best parameters"):
+        table.add_column(column)
+    for t in cv.tuned:
+        best = ", ".join(
+            f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in t.best_params.items()
+        )
+        table.add_row(
+            t.kind, f"{t.default_log_loss:.4f}", f"{t.best_log_loss:.4f}", f"{t.trials} ({t.pruned})", best
+        )
+    return table
 
 
 def _cv_table(cv: CvSummary) -> Table:
