@@ -110,3 +110,4 @@ def test_train_registers_and_prints_the_summary(mlflow_tracking_uri: str, unique
     assert "sample:sp500" in result.output
     assert f"models:/{name}@live" in result.output
     assert "baseline" in result.output and "roc_auc" in result.output
+    assert "out-of-sample backtest" in result.output  # the CV predictions traded with costs

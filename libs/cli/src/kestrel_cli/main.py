@@ -110,6 +110,7 @@ def train(
     """Train the direction classifier on the features and register it in MLflow under an alias."""
     from rich.console import Console  # noqa: PLC0415 - keep `kestrel --help` fast
 
+    from kestrel_cli.train_economics import backtest_predictions  # noqa: PLC0415
     from kestrel_inference.training import TrainingConfig, TrainingError, run_training  # noqa: PLC0415
     from kestrel_inference.training.cv_run import parse_kinds  # noqa: PLC0415
     from kestrel_inference.training.summary import summary_table  # noqa: PLC0415
@@ -150,6 +151,7 @@ def train(
         models=kinds,
         cv_folds=cv_folds,
         tune_trials=tune,
+        economics=backtest_predictions,
     )
     console = Console()
     try:

@@ -56,6 +56,8 @@ class FoldResult:
     test_rows: int
     metrics: dict[str, float]
     p_up: npt.NDArray[np.float64]  # the test rows' out-of-sample P(up), in row order
+    # symbol, ts, p_up of every scoring row in the test block (labelled or not), when asked for
+    scored: pd.DataFrame | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,9 +80,11 @@ def cross_validate(
     labels: npt.NDArray[np.int64] | None = None,
     min_train_rows: int = 50,
     after_fold: Callable[[FoldResult], None] | None = None,
+    score: pd.DataFrame | None = None,
 ) -> CrossValidation:
     """Fit a fresh ``make()`` per fold; ``labels`` overrides ``rows["label"]`` (the leakage tests
-    shuffle them); ``after_fold`` hears each fold's result as it comes (tuning prunes from it)."""
+    shuffle them); ``after_fold`` hears each fold's result as it comes (tuning prunes from it);
+    ``score`` (rows with symbol, ts and the features) is scored over each fold's test block."""
     y = rows["label"].to_numpy(dtype=np.int64) if labels is None else labels
     features = rows.loc[:, list(feature_names)]
     results = []
@@ -97,7 +101,14 @@ def cross_validate(
         model.fit(features[fold.train], train_y)
         p_up = model.predict_proba(features[fold.test])[:, 1]
         metrics = classification_metrics(y[fold.test], p_up, train_y)
-        results.append(FoldResult(fold, len(train_y), int(fold.test.sum()), metrics, p_up))
+        scored = None
+        if score is not None:  # every bar of the test block, as the live service would score it
+            ts = score["ts"].to_numpy(dtype=np.int64)
+            block = score[(ts >= fold.test_start) & (ts < fold.test_end)]
+            scored = block[["symbol", "ts"]].assign(
+                p_up=model.predict_proba(block.loc[:, list(feature_names)])[:, 1]
+            )
+        results.append(FoldResult(fold, len(train_y), int(fold.test.sum()), metrics, p_up, scored))
         if after_fold is not None:
             after_fold(results[-1])
     return CrossValidation(kind, tuple(results))

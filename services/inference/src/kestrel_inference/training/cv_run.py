@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
@@ -19,6 +19,8 @@ from kestrel_inference.training.errors import TrainingError
 from kestrel_inference.training.tuning import SPACES, Tuned, tune
 from kestrel_inference.training.walk_forward import walk_forward_folds
 
+# (symbol, ts, p_up) of every out-of-sample bar, the bars by symbol, the timeframe -> figures.
+Economics = Callable[[pd.DataFrame, Mapping[str, pd.DataFrame], str], Mapping[str, float]]
 SCHEME = "anchored walk-forward, {folds} folds, purged per symbol with an embargo of {embargo} bars"
 
 
@@ -27,6 +29,8 @@ class CvSummary:
     scheme: str
     results: tuple[CrossValidation, ...]
     tuned: tuple[Tuned, ...] = ()
+    # kind -> the out-of-sample backtest of its predictions (total return, Sharpe, trades, fees, ...)
+    economic: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
 
     def mean_metrics(self) -> dict[str, float]:
         means = {
@@ -35,6 +39,8 @@ class CvSummary:
             for name, value in cv.mean.items()
             if not math.isnan(value)
         }
+        for kind, figures in self.economic.items():
+            means |= {f"cv_{kind}_oos_{k}": v for k, v in figures.items() if not math.isnan(v)}
         for t in self.tuned:
             means |= {
                 f"tune_{t.kind}_best_log_loss": t.best_log_loss,
@@ -67,6 +73,7 @@ class CvSummary:
 
         return {
             "scheme": self.scheme,
+            "economic_out_of_sample": {k: dict(v) for k, v in self.economic.items()},
             "models": {
                 cv.kind: {
                     "mean": cv.mean,
@@ -105,6 +112,9 @@ def run_cv(
     horizon: int,
     report: Callable[[str], None],
     tune_trials: int = 0,
+    economics: Economics | None = None,
+    bars: Mapping[str, pd.DataFrame] | None = None,
+    timeframe: str = "1d",
 ) -> CvSummary:
     """With ``tune_trials``, each tunable kind is tuned on the same folds first and cross-validated
     with its best parameters (the ensemble keeps its members' defaults)."""
@@ -121,7 +131,14 @@ def run_cv(
                 params = dict(tuned[-1].best_params)
             report(f"cross-validating {kind} over {folds} walk-forward folds")
             make = functools.partial(new_classifier, kind, params)
-            results.append(cross_validate(make, dataset.rows, dataset.feature_names, made))
+            score = dataset.scoring_rows if economics is not None else None
+            results.append(cross_validate(make, dataset.rows, dataset.feature_names, made, score=score))
     except ValueError as exc:
         raise TrainingError(f"cross-validation: {exc}") from exc
-    return CvSummary(SCHEME.format(folds=folds, embargo=embargo), tuple(results), tuple(tuned))
+    economic = {}
+    if economics is not None and bars is not None:
+        for cv in results:
+            report(f"backtesting {cv.kind}'s out-of-sample predictions with costs")
+            scored = pd.concat([f.scored for f in cv.folds if f.scored is not None], ignore_index=True)
+            economic[cv.kind] = economics(scored, bars, timeframe)
+    return CvSummary(SCHEME.format(folds=folds, embargo=embargo), tuple(results), tuple(tuned), economic)

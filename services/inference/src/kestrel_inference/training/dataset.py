@@ -27,6 +27,9 @@ class Dataset:
     feature_names: tuple[str, ...]
     bar_ts: dict[str, IntArray]  # every bar's ts per symbol (the split counts its embargo in bars)
     unlabelled_rows: int  # past warm-up but inside the cost band or without a future close
+    # Every row past warm-up, labelled or not, ordered like ``rows``: what a model scores live on
+    # each bar (an economic backtest must not see only the rows whose future cleared the band).
+    scoring_rows: pd.DataFrame | None = None
 
     @property
     def features(self) -> pd.DataFrame:
@@ -74,4 +77,5 @@ def build_dataset(
         feature_names=tuple(feature_set.names),
         bar_ts={s: bars["ts"].to_numpy(dtype=np.int64) for s, bars in bars_by_symbol.items()},
         unlabelled_rows=len(everything) - len(labelled),
+        scoring_rows=everything.sort_values(["ts", "symbol"], kind="stable").reset_index(drop=True),
     )

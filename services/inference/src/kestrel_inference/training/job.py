@@ -14,7 +14,7 @@ import pandas as pd
 from kestrel_contracts.events import datetime_to_ns
 from kestrel_featurelib import default_feature_set
 from kestrel_inference.training.bars import LoadedBars, SourceChoice, load_bars
-from kestrel_inference.training.cv_run import CvSummary, run_cv
+from kestrel_inference.training.cv_run import CvSummary, Economics, run_cv
 from kestrel_inference.training.dataset import Dataset, build_dataset
 from kestrel_inference.training.errors import TrainingError
 from kestrel_inference.training.evaluation import evaluate_validation
@@ -51,6 +51,8 @@ class TrainingConfig:
     models: tuple[str, ...] = ("lightgbm",)
     cv_folds: int = 5
     tune_trials: int = 0  # Optuna trials per tunable kind, on the CV folds
+    # Backtests each kind's out-of-sample predictions with costs (the CLI passes the backtester's).
+    economics: Economics | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,6 +141,9 @@ def run_training(config: TrainingConfig, report: Callable[[str], None] = print) 
             horizon=spec.horizon,
             report=report,
             tune_trials=config.tune_trials,
+            economics=config.economics,
+            bars={s: loaded[s].frame for s in config.symbols},
+            timeframe=config.timeframe,
         )
     # The served LightGBM takes its tuned parameters when it was tuned.
     served = replace(config.params, **cv.best_params("lightgbm")) if cv is not None else config.params

@@ -42,9 +42,12 @@ def summary_table(result: TrainingResult) -> Group:
         metrics.add_row(metric, f"{result.metrics[metric]:.4f}", "")
     if result.cv is None:
         return Group(about, metrics)
-    if not result.cv.tuned:
-        return Group(about, metrics, _cv_table(result.cv))
-    return Group(about, metrics, _cv_table(result.cv), _tuning_table(result.cv))
+    parts = [about, metrics, _cv_table(result.cv)]
+    if result.cv.economic:
+        parts.append(_economic_table(result.cv))
+    if result.cv.tuned:
+        parts.append(_tuning_table(result.cv))
+    return Group(*parts)
 
 
 def _tuning_table(cv: CvSummary) -> Table:
@@ -57,6 +60,23 @@ def _tuning_table(cv: CvSummary) -> Table:
         )
         table.add_row(
             t.kind, f"{t.default_log_loss:.4f}", f"{t.best_log_loss:.4f}", f"{t.trials} ({t.pruned})", best
+        )
+    return table
+
+
+def _economic_table(cv: CvSummary) -> Table:
+    table = Table(title="out-of-sample backtest of each kind's predictions (ml_threshold, with costs)")
+    for column in ("model", "total return", "buy & hold", "Sharpe", "max drawdown", "trades", "fees"):
+        table.add_column(column, justify="right")
+    for kind, f in cv.economic.items():
+        table.add_row(
+            kind,
+            f"{f.get('total_return', float('nan')):.2%}",
+            f"{f.get('benchmark_return', float('nan')):.2%}",
+            f"{f.get('sharpe_ratio', float('nan')):.2f}",
+            f"{f.get('max_drawdown', float('nan')):.2%}",
+            f"{f.get('trade_count', 0):.0f}",
+            f"{f.get('fees', 0):.2f}",
         )
     return table
 
