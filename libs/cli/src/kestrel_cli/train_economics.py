@@ -49,5 +49,5 @@ def backtest_predictions(
     path = run_fast(spec, data)
     result = report(spec, data, path.fills)
     figures = {name: float(result.metrics[name]) for name in REPORTED if name in result.metrics}
-    figures["fees"] = float(sum(f.fee for f in path.fills))
+    figures["fees"] = float(result.money["total_fees"])  # the report's Decimal total
     return figures

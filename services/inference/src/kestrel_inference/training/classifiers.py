@@ -62,7 +62,7 @@ class LogisticBaseline:
         return np.asarray(self._pipeline.predict_proba(features.to_numpy(dtype=np.float64)), dtype=np.float64)
 
     def params(self) -> dict[str, Any]:
-        return {"c": self.c, "max_iter": self.max_iter, "seed": self.seed}
+        return _init_fields(self)
 
 
 @dataclass
@@ -108,7 +108,7 @@ class XgBoostModel:
         return np.asarray(self._model.predict_proba(features.to_numpy(dtype=np.float64)), dtype=np.float64)
 
     def params(self) -> dict[str, Any]:
-        return {f.name: getattr(self, f.name) for f in fields(self) if f.init}
+        return _init_fields(self)
 
 
 @dataclass
@@ -127,6 +127,11 @@ class AveragingEnsemble:
 
     def params(self) -> dict[str, Any]:
         return {f"{m.kind}.{k}": v for m in self.members for k, v in m.params().items()}
+
+
+def _init_fields(model: Any) -> dict[str, Any]:
+    """A dataclass model's parameters: its constructor fields (kind and the fitted state are not)."""
+    return {f.name: getattr(model, f.name) for f in fields(model) if f.init}
 
 
 def _ensemble(**params: Any) -> AveragingEnsemble:

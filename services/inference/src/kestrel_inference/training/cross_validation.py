@@ -3,50 +3,16 @@ its own training rows and scored on its test rows only, beside the majority base
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-from sklearn.metrics import (  # type: ignore[import-untyped]
-    accuracy_score,
-    brier_score_loss,
-    f1_score,
-    log_loss,
-    roc_auc_score,
-)
 
 from kestrel_inference.training.classifiers import Classifier
+from kestrel_inference.training.model import classification_metrics
 from kestrel_inference.training.walk_forward import Fold
-
-METRICS = ("roc_auc", "log_loss", "accuracy", "f1_up", "brier")
-
-
-def classification_metrics(
-    labels: npt.NDArray[np.int64], p_up: npt.NDArray[np.float64], train_labels: npt.NDArray[np.int64]
-) -> dict[str, float]:
-    """The model's metrics (threshold 0.5) and the baseline's: the training majority class for
-    accuracy and F1, the training up-rate as every row's probability for log loss and Brier."""
-    predicted = (p_up > 0.5).astype(np.int64)
-    up_rate = float(np.mean(train_labels))
-    constant = np.full(len(labels), up_rate)
-    majority = np.full(len(labels), 1 if up_rate >= 0.5 else 0)
-    two_classes = len(np.unique(labels)) == 2
-    return {
-        "roc_auc": float(roc_auc_score(labels, p_up)) if two_classes else math.nan,
-        "log_loss": float(log_loss(labels, p_up, labels=[0, 1])),
-        "accuracy": float(accuracy_score(labels, predicted)),
-        "f1_up": float(f1_score(labels, predicted, pos_label=1, zero_division=0)),
-        "brier": float(brier_score_loss(labels, p_up)),
-        "baseline_roc_auc": 0.5,
-        "baseline_log_loss": float(log_loss(labels, constant, labels=[0, 1])),
-        "baseline_accuracy": float(accuracy_score(labels, majority)),
-        "baseline_f1_up": float(f1_score(labels, majority, pos_label=1, zero_division=0)),
-        "baseline_brier": float(brier_score_loss(labels, constant)),
-        "base_rate_up": float(np.mean(labels)),
-    }
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +53,7 @@ def cross_validate(
     ``score`` (rows with symbol, ts and the features) is scored over each fold's test block."""
     y = rows["label"].to_numpy(dtype=np.int64) if labels is None else labels
     features = rows.loc[:, list(feature_names)]
+    score_ts = score["ts"].to_numpy(dtype=np.int64) if score is not None else None
     results = []
     kind = ""
     for fold in folds:
@@ -102,9 +69,8 @@ def cross_validate(
         p_up = model.predict_proba(features[fold.test])[:, 1]
         metrics = classification_metrics(y[fold.test], p_up, train_y)
         scored = None
-        if score is not None:  # every bar of the test block, as the live service would score it
-            ts = score["ts"].to_numpy(dtype=np.int64)
-            block = score[(ts >= fold.test_start) & (ts < fold.test_end)]
+        if score is not None and score_ts is not None:  # every bar of the test block, as live scores it
+            block = score[(score_ts >= fold.test_start) & (score_ts < fold.test_end)]
             scored = block[["symbol", "ts"]].assign(
                 p_up=model.predict_proba(block.loc[:, list(feature_names)])[:, 1]
             )

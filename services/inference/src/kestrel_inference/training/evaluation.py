@@ -44,22 +44,21 @@ def evaluate_validation(
     predicted = (p_up > 0.5).astype(np.int64)
     matrix = confusion_matrix(labels, predicted, labels=[0, 1])
     fpr, tpr, _ = roc_curve(labels, p_up)
+    roc_auc = float(auc(fpr, tpr))
     precision, recall, _ = precision_recall_curve(labels, p_up)
     observed, expected = calibration_curve(labels, p_up, n_bins=CALIBRATION_BINS, strategy="quantile")
     top = sorted(importances.items(), key=lambda kv: kv[1], reverse=True)[:TOP_FEATURES]
     numbers = {
         "rows": len(labels),
         "confusion_matrix": {"labels": ["down", "up"], "rows_true_cols_predicted": matrix.tolist()},
-        "roc": {"fpr": fpr.tolist(), "tpr": tpr.tolist(), "auc": float(auc(fpr, tpr))},
+        "roc": {"fpr": fpr.tolist(), "tpr": tpr.tolist(), "auc": roc_auc},
         "precision_recall": {"precision": precision.tolist(), "recall": recall.tolist()},
         "calibration": {"mean_predicted": expected.tolist(), "fraction_up": observed.tolist()},
         "feature_importance": dict(top),
     }
     figures = {
         "confusion_matrix.png": _confusion(matrix),
-        "roc.png": _curve(
-            fpr, tpr, "false positive rate", "true positive rate", f"ROC (AUC {auc(fpr, tpr):.3f})"
-        ),
+        "roc.png": _curve(fpr, tpr, "false positive rate", "true positive rate", f"ROC (AUC {roc_auc:.3f})"),
         "precision_recall.png": _curve(
             recall, precision, "recall (up)", "precision (up)", "precision-recall"
         ),

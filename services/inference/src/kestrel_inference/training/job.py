@@ -19,7 +19,7 @@ from kestrel_inference.training.dataset import Dataset, build_dataset
 from kestrel_inference.training.errors import TrainingError
 from kestrel_inference.training.evaluation import evaluate_validation
 from kestrel_inference.training.labels import LabelSpec
-from kestrel_inference.training.model import ModelParams, evaluate, fit
+from kestrel_inference.training.model import ModelParams, fit, validation_metrics
 from kestrel_inference.training.registry import Registered, check_reachable, code_version, log_and_register
 from kestrel_inference.training.split import Split, time_split
 from kestrel_store.pool import database_url_from_env
@@ -149,11 +149,14 @@ def run_training(config: TrainingConfig, report: Callable[[str], None] = print) 
     served = replace(config.params, **cv.best_params("lightgbm")) if cv is not None else config.params
     names = list(dataset.feature_names)
     model = fit(split.train[names], split.train["label"], served)
-    metrics = evaluate(model, split.validation[names], split.validation["label"], split.train["label"])
+    # One prediction of the validation rows serves the metrics and the evaluation artifacts.
+    validation_y = split.validation["label"].to_numpy(dtype=np.int64)
+    p_up = np.asarray(model.predict_proba(split.validation[names]), dtype=np.float64)[:, 1]
+    metrics = validation_metrics(validation_y, p_up, split.train["label"].to_numpy(dtype=np.int64))
     gains = model.booster_.feature_importance(importance_type="gain")
     evaluation = evaluate_validation(
-        split.validation["label"].to_numpy(dtype=np.int64),
-        np.asarray(model.predict_proba(split.validation[names]))[:, 1],
+        validation_y,
+        p_up,
         dict(zip(names, (float(g) for g in gains), strict=True)),
     )
     data_range = _data_range(dataset, split)
