@@ -55,7 +55,7 @@ async def test_predict_scores_with_the_served_model(server: InferenceHttpServer,
     await holder.refresh()
     status, body = await _post(server, _json(GOOD))
     assert status == 200
-    assert body == {"p_up": 0.75, "action": "BUY", "model": "test-direction", "version": "5"}
+    assert body == {"p_up": 0.75, "action": "BUY", "model": "test-direction", "version": "5", "window": 1}
     async with aiohttp.ClientSession() as session, session.get(f"{server.url}/ready") as ready:
         assert ready.status == 200
 

@@ -102,3 +102,24 @@ def test_several_symbols_are_ordered_by_time(make_bars: BarsFactory) -> None:
     rows = build_dataset({"A": a, "B": b}, ref[["ts", "close"]], FS, SPEC).rows
     assert set(rows["symbol"]) == {"A", "B"}
     assert rows["ts"].is_monotonic_increasing
+
+
+def test_a_windowed_row_holds_the_symbols_previous_vectors_labelled_or_not(make_bars: BarsFactory) -> None:
+    bars, other, ref = make_bars(700, seed=4), make_bars(700, seed=5), make_bars(700, seed=6)
+    dataset = build_dataset({"X": bars, "Y": other}, ref[["ts", "close"]], FS, SPEC)
+    windowed = dataset.windowed(4)
+    assert windowed.rows[["symbol", "ts", "label"]].equals(dataset.rows[["symbol", "ts", "label"]])
+    assert windowed.feature_names[-len(FS.names) :] == FS.names
+    assert windowed.scoring_rows is not None and dataset.scoring_rows is not None
+    name = FS.names[0]
+    for symbol in ("X", "Y"):
+        every = dataset.scoring_rows[dataset.scoring_rows["symbol"] == symbol].reset_index(drop=True)
+        mine = windowed.rows[windowed.rows["symbol"] == symbol]
+        at = {int(ts): i for i, ts in enumerate(every["ts"])}
+        for _, row in mine.sample(40, random_state=1).iterrows():
+            i = at[int(row["ts"])]
+            for lag in (1, 3):
+                expected = every[name].iloc[i - lag] if i >= lag else math.nan
+                got = row[f"{name}@t-{lag}"]
+                assert (math.isnan(expected) and math.isnan(got)) or got == expected
+    assert dataset.windowed(1) is dataset

@@ -100,14 +100,23 @@ def train(
     model_name: str = typer.Option("kestrel-direction", help="Registered model name in MLflow."),
     alias: str = typer.Option("live", help="Alias moved to the new version."),
     models: str = typer.Option(
-        "lightgbm", help="Model kinds cross-validated: logreg, lightgbm, xgboost, ensemble (comma-separated)."
+        "lightgbm",
+        help="Model kinds cross-validated: logreg, lightgbm, xgboost, ensemble, lstm (comma-separated).",
     ),
+    serve: str = typer.Option("lightgbm", help="The kind fitted, registered and put to the gate."),
     cv_folds: int = typer.Option(5, min=0, help="Walk-forward folds (0: no cross-validation)."),
     tune: int = typer.Option(
-        0, min=0, help="Optuna trials per tunable kind on the folds (0: defaults); LightGBM's best is served."
+        0,
+        min=0,
+        help="Optuna trials per tunable kind on the folds (0: defaults); the served kind's best wins.",
+    ),
+    gate: bool = typer.Option(
+        True,
+        "--gate/--no-gate",
+        help="Promote to the alias only past the champion/challenger gate (--no-gate: always, recorded).",
     ),
 ) -> None:
-    """Train the direction classifier on the features and register it in MLflow under an alias."""
+    """Train a direction classifier, register it in MLflow, and promote it past the gate."""
     from rich.console import Console  # noqa: PLC0415 - keep `kestrel --help` fast
 
     from kestrel_cli.train_economics import backtest_predictions  # noqa: PLC0415
@@ -134,6 +143,18 @@ def train(
         raise typer.BadParameter(
             "tuning scores trials on the walk-forward folds: give --cv-folds", param_hint="--tune"
         )
+    try:
+        served_kinds = parse_kinds(serve)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--serve") from None
+    if len(served_kinds) != 1:
+        raise typer.BadParameter("give one kind to serve", param_hint="--serve")
+    served = served_kinds[0]
+    if gate and not cv_folds:
+        raise typer.BadParameter(
+            "the gate compares models on the walk-forward folds: give --cv-folds or --no-gate",
+            param_hint="--cv-folds",
+        )
     settings = CliSettings.load()
     config = TrainingConfig(
         symbols=names,
@@ -152,6 +173,8 @@ def train(
         cv_folds=cv_folds,
         tune_trials=tune,
         economics=backtest_predictions,
+        serve=served,
+        gate=gate,
     )
     console = Console()
     try:

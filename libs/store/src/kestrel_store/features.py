@@ -167,3 +167,32 @@ async def fetch_feature_frame(
     index = pd.DatetimeIndex([row.ts for row in rows], name="ts", tz="UTC")
     data = np.array([row.values for row in rows], dtype=np.float64).reshape(len(rows), len(names))
     return pd.DataFrame(data, index=index, columns=list(names))
+
+
+_BEFORE = """
+WITH me AS (
+    SELECT ts FROM features.vectors
+    WHERE source_event_id = $1 AND symbol = $2 AND timeframe = $3 AND feature_set_version = $4
+    LIMIT 1
+)
+SELECT me.ts AS own_ts, earlier."values"
+FROM me LEFT JOIN LATERAL (
+    SELECT v.ts, v."values" FROM features.vectors v
+    WHERE v.symbol = $2 AND v.timeframe = $3 AND v.feature_set_version = $4 AND v.ts < me.ts
+    ORDER BY v.ts DESC
+    LIMIT $5
+) earlier ON true
+ORDER BY earlier.ts
+"""
+
+
+async def fetch_values_before(
+    conn: Queryable, source_event_id: UUID, *, symbol: str, timeframe: str, version: str, limit: int
+) -> list[tuple[float, ...]] | None:
+    """The values of the ``limit`` stored vectors of the series before the one computed from bar
+    ``source_event_id``, oldest first (fewer at the series' start); None when that vector itself is
+    not stored, so its place in the series is unknown."""
+    rows = await conn.fetch(_BEFORE, source_event_id, symbol, timeframe, version, limit)
+    if not rows:
+        return None
+    return [tuple(row["values"]) for row in rows if row["values"] is not None]

@@ -29,6 +29,7 @@ __all__ = [
     "feature_row",
     "predict_up",
     "to_signal",
+    "window_columns",
 ]
 
 ACTION_NAMES: Mapping[int, str] = {
@@ -46,14 +47,29 @@ class InvalidFeaturesError(PermanentError):
     """Features the model needs are missing, or ones it does not know are present, or not numbers."""
 
 
+def window_columns(names: Sequence[str], window: int) -> tuple[str, ...]:
+    """A window of the last ``window`` vectors as one row's columns, oldest first: every feature at
+    t-(window-1) (``name@t-k``), ..., then at t under its plain name, so a one-bar window is the
+    feature row itself."""
+    return tuple(
+        name if lag == 0 else f"{name}@t-{lag}" for lag in range(window - 1, -1, -1) for name in names
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class ServedModel:
     name: str
     version: str  # the registry's version number as text, never an alias
     feature_set_version: str
     feature_names: tuple[str, ...]
-    # One row per input, columns in `feature_names` order -> P(up) per row.
+    # One row per input, columns `input_columns` -> P(up) per row.
     predict: Callable[[pd.DataFrame], Any]
+    window: int = 1  # vectors per input: the bar's own, and window - 1 before it (a sequence model)
+    kind: str = "lightgbm"
+
+    @property
+    def input_columns(self) -> tuple[str, ...]:
+        return window_columns(self.feature_names, self.window)
 
     @property
     def label(self) -> str:
@@ -78,14 +94,33 @@ def choose_action(p_up: float, thresholds: Thresholds) -> SignalAction:
     return SignalAction.SIGNAL_ACTION_HOLD
 
 
-def feature_row(model: ServedModel, values: Mapping[str, float], feature_set_version: str) -> pd.DataFrame:
+def feature_row(
+    model: ServedModel,
+    values: Mapping[str, float],
+    feature_set_version: str,
+    history: Sequence[Mapping[str, float]] = (),
+) -> pd.DataFrame:
     """The one-row frame the model scores, columns in the model's order; NaN passes through as NaN
-    (LightGBM routes missing values down the branch learnt for them)."""
+    (LightGBM routes missing values down the branch learnt for them). A sequence model's row also
+    holds ``history``, the symbol's vectors before this one (oldest first; the latest window - 1 are
+    used, and a lag with no vector is NaN, as offline before the symbol's first vector)."""
     if feature_set_version != model.feature_set_version:
         raise FeatureSetMismatchError(
             f"feature set version {feature_set_version!r} does not match model {model.label}, "
             f"trained on feature set version {model.feature_set_version!r}"
         )
+    lags = list(history[max(len(history) - (model.window - 1), 0) :]) if model.window > 1 else []
+    for which, given in (("", values), *((f" (history {i})", lag) for i, lag in enumerate(lags))):
+        _check_names(model, given, which)
+    nan = math.nan
+    row = [nan] * (len(model.feature_names) * (model.window - 1 - len(lags)))
+    for earlier in lags:
+        row.extend(float(earlier[name]) for name in model.feature_names)
+    row.extend(float(values[name]) for name in model.feature_names)
+    return pd.DataFrame([row], columns=list(model.input_columns), dtype="float64")
+
+
+def _check_names(model: ServedModel, values: Mapping[str, float], which: str) -> None:
     missing = [name for name in model.feature_names if name not in values]
     unknown = sorted(set(values) - set(model.feature_names))
     if missing or unknown:
@@ -94,9 +129,7 @@ def feature_row(model: ServedModel, values: Mapping[str, float], feature_set_ver
             parts.append(f"missing features: {', '.join(missing)}")
         if unknown:
             parts.append(f"unknown features: {', '.join(unknown)}")
-        raise InvalidFeaturesError(f"{'; '.join(parts)} (model {model.label})")
-    row = [float(values[name]) for name in model.feature_names]
-    return pd.DataFrame([row], columns=list(model.feature_names), dtype="float64")
+        raise InvalidFeaturesError(f"{'; '.join(parts)}{which} (model {model.label})")
 
 
 def predict_up(model: ServedModel, row: pd.DataFrame) -> float:

@@ -1,8 +1,11 @@
 """`POST /predict` for ad-hoc feature rows (a model source), served next to /health, /ready and /metrics.
 
-Body: {"features": {name: number | null}, "feature_set_version": "..."} (null = missing value, NaN).
-200 {"p_up", "action", "model", "version"}; 400 with a reason for bad JSON, missing, unknown or
-non-numeric features, or another feature-set version; 503 while no model is loaded.
+Body: {"features": {name: number | null}, "feature_set_version": "...", "history": [...]} (null =
+missing value, NaN). ``history`` (optional) holds the vectors before this one, oldest first, each an
+object like ``features``: a sequence model reads the last window - 1 of them (a lag without one is
+NaN, as at a symbol's first bars); a tabular model ignores it.
+200 {"p_up", "action", "model", "version", "window"}; 400 with a reason for bad JSON, missing,
+unknown or non-numeric features, or another feature-set version; 503 while no model is loaded.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ class BadRequestError(ValueError):
     pass
 
 
-def _parse(body: bytes) -> tuple[dict[str, float], str]:
+def _parse(body: bytes) -> tuple[dict[str, float], str, list[dict[str, float]]]:
     try:
         payload: Any = json.loads(body)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
@@ -33,10 +36,17 @@ def _parse(body: bytes) -> tuple[dict[str, float], str]:
     if not isinstance(payload, dict):
         raise BadRequestError("body must be a JSON object with 'features' and 'feature_set_version'")
     features, version = payload.get("features"), payload.get("feature_set_version")
-    if not isinstance(features, dict):
-        raise BadRequestError("'features' must be an object of feature name -> number")
     if not isinstance(version, str) or not version:
         raise BadRequestError("'feature_set_version' must be a non-empty string")
+    history = payload.get("history", [])
+    if not isinstance(history, list):
+        raise BadRequestError("'history' must be a list of feature objects, oldest first")
+    return _values(features, "features"), version, [_values(h, "history[]") for h in history]
+
+
+def _values(features: Any, where: str) -> dict[str, float]:
+    if not isinstance(features, dict):
+        raise BadRequestError(f"'{where}' must be an object of feature name -> number")
     values: dict[str, float] = {}
     bad: list[str] = []
     for name, value in features.items():
@@ -47,8 +57,8 @@ def _parse(body: bytes) -> tuple[dict[str, float], str]:
         else:
             bad.append(name)
     if bad:
-        raise BadRequestError(f"features must be numbers or null: {', '.join(sorted(bad))}")
-    return values, version
+        raise BadRequestError(f"{where}: features must be numbers or null: {', '.join(sorted(bad))}")
+    return values
 
 
 def _error(status: int, reason: str) -> web.Response:
@@ -60,14 +70,14 @@ def predict_route(
 ) -> Callable[[web.Request], Awaitable[web.Response]]:
     async def predict(request: web.Request) -> web.Response:
         try:
-            values, version = _parse(await request.read())
+            values, version, history = _parse(await request.read())
         except BadRequestError as exc:
             return _error(400, str(exc))
         model = holder.current
         if model is None:
             return _error(503, f"no model loaded from {holder.uri} yet")
         try:
-            prediction = score(model, values, version, thresholds)
+            prediction = score(model, values, version, thresholds, history)
         except PermanentError as exc:  # wrong feature-set version, missing or unknown features
             return _error(400, str(exc))
         body = {
@@ -75,6 +85,7 @@ def predict_route(
             "action": prediction.action_name,
             "model": model.name,
             "version": model.version,
+            "window": model.window,
         }
         return web.json_response(body)
 

@@ -14,6 +14,7 @@ import asyncio
 import json
 import os
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import Any, Protocol, cast
 
 import mlflow
@@ -51,10 +52,11 @@ MLFLOW_CLIENT_DEFAULTS = {
 class MlflowModelSource:
     """The MLflow registry: the version behind an alias, and that version's booster and tags."""
 
-    def __init__(self, tracking_uri: str) -> None:
+    def __init__(self, tracking_uri: str, expected_feature_set: str = "") -> None:
         for variable, value in MLFLOW_CLIENT_DEFAULTS.items():
             os.environ.setdefault(variable, value)
         self._tracking_uri = tracking_uri
+        self._expected_feature_set = expected_feature_set  # "": whatever the model was trained on
         self._client = MlflowClient(tracking_uri)
 
     def alias_version(self, name: str, alias: str) -> str:
@@ -69,11 +71,41 @@ class MlflowModelSource:
         names = json.loads(tags["feature_names"])
         if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
             raise ValueError(f"model {name} v{version}: tag 'feature_names' is not a JSON list of names")
+        window_tag = tags.get("input_window", "1")  # versions from before windows were tagged: 1
+        if not window_tag.isdigit() or int(window_tag) < 1:
+            raise ValueError(f"model {name} v{version}: tag 'input_window' is {window_tag!r}, not a count")
+        if self._expected_feature_set and tags["feature_set_version"] != self._expected_feature_set:
+            raise ValueError(
+                f"model {name} v{version} was trained on feature set {tags['feature_set_version']!r}; "
+                f"this deployment serves {self._expected_feature_set!r}"
+            )
         # By version, not alias: the alias may move between reading the tags and loading the model.
         mlflow.set_tracking_uri(self._tracking_uri)
         model = mlflow.pyfunc.load_model(f"models:/{name}/{version}")
-        predict = direct_predict(model, names)
-        return ServedModel(name, str(version), tags["feature_set_version"], tuple(names), predict)
+        served = ServedModel(
+            name,
+            str(version),
+            tags["feature_set_version"],
+            tuple(names),
+            model.predict,
+            window=int(window_tag),
+            kind=tags.get("model_kind", "lightgbm"),
+        )
+        check_signature(model, served)
+        return replace(served, predict=direct_predict(model, served.input_columns))
+
+
+def check_signature(model: PyFuncModel, served: ServedModel) -> None:
+    """Refuse a model whose logged input columns are not the ones its tags say it reads (its feature
+    names over its window): it would be fed rows it was not trained on."""
+    schema = model.metadata.get_input_schema()  # type: ignore[no-untyped-call]
+    logged = tuple(schema.input_names()) if schema is not None else None
+    if logged is not None and logged != served.input_columns:
+        raise ValueError(
+            f"model {served.label}: its signature takes {len(logged)} input columns, but its tags say "
+            f"{len(served.feature_names)} features over a window of {served.window} "
+            f"({len(served.input_columns)} columns)"
+        )
 
 
 def direct_predict(model: PyFuncModel, names: Sequence[str]) -> Callable[[pd.DataFrame], Any]:
@@ -88,8 +120,10 @@ def direct_predict(model: PyFuncModel, names: Sequence[str]) -> Callable[[pd.Dat
     try:
         raw = model.get_raw_model()  # type: ignore[no-untyped-call]
         probe = pd.DataFrame([[0.5] * len(names)], columns=list(names), dtype="float64")
-        if np.allclose(np.asarray(raw.predict(probe)), np.asarray(model.predict(probe))):
-            return cast("Callable[[pd.DataFrame], Any]", raw.predict)
+        classifier = getattr(raw, "classifier", None)  # a Kestrel pyfunc model: the fitted kind
+        direct = (lambda frame: classifier.predict_proba(frame)[:, 1]) if classifier else raw.predict
+        if np.allclose(np.asarray(direct(probe)), np.asarray(model.predict(probe))):
+            return cast("Callable[[pd.DataFrame], Any]", direct)
     except Exception as exc:  # no raw model, or it cannot take the frame: the wrapper it is
         _log.info("model.direct_predict_unavailable", error=repr(exc))
     return cast("Callable[[pd.DataFrame], Any]", model.predict)

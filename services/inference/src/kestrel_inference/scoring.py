@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from kestrel_contracts.v1.signal_pb2 import SignalAction
@@ -29,10 +29,15 @@ class Prediction:
 
 
 def score(
-    model: ServedModel, values: Mapping[str, float], feature_set_version: str, thresholds: Thresholds
+    model: ServedModel,
+    values: Mapping[str, float],
+    feature_set_version: str,
+    thresholds: Thresholds,
+    history: Sequence[Mapping[str, float]] = (),
 ) -> Prediction:
-    """Validate and order the features (PermanentError when unusable), predict, choose the action."""
-    row = feature_row(model, values, feature_set_version)
+    """Validate and order the features (PermanentError when unusable), predict, choose the action.
+    ``history``: the symbol's vectors before this one, for a sequence model (oldest first)."""
+    row = feature_row(model, values, feature_set_version, history)
     started = time.perf_counter()
     p_up = predict_up(model, row)
     metrics.MODEL_INFERENCE_TIME_MS.observe((time.perf_counter() - started) * 1000)

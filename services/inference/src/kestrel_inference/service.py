@@ -26,6 +26,7 @@ from kestrel_inference.reference_feed import store_reference
 from kestrel_inference.settings import InferenceSettings
 from kestrel_inference.sources import ModelSignalSource, SignalSource
 from kestrel_inference.strategy_source import StrategySignalSource, store_history
+from kestrel_inference.vector_window import StoreVectorHistory, VectorWindows
 from kestrel_messaging import ConsumerOptions
 from kestrel_messaging.kafka import KafkaBus
 from kestrel_platform.health import ReadinessCheck
@@ -60,17 +61,22 @@ def policy(settings: InferenceSettings) -> SignalPolicy:
     )
 
 
-async def _model_source(settings: InferenceSettings, _stack: contextlib.AsyncExitStack) -> SignalSource:
+async def _model_source(settings: InferenceSettings, stack: contextlib.AsyncExitStack) -> SignalSource:
     holder = ModelHolder(
-        MlflowModelSource(settings.mlflow_tracking_uri), settings.model_name, settings.model_alias
+        MlflowModelSource(settings.mlflow_tracking_uri, settings.model_feature_set_version.strip()),
+        settings.model_name,
+        settings.model_alias,
     )
     chosen = policy(settings)
+    history = StoreVectorHistory(settings.database_url)  # connects only if a sequence model is served
+    stack.push_async_callback(history.close)
     return ModelSignalSource(
         holder,
         chosen.thresholds,
         chosen.strategy_id,
         chosen.volatility_feature,
         reload_interval_s=settings.reload_interval_s,
+        windows=VectorWindows(history),
     )
 
 

@@ -33,6 +33,10 @@ class InferenceSettings(ServiceSettings):
     # The registered model and the alias that says which of its versions is live.
     model_name: str = "kestrel-direction"
     model_alias: str = "live"
+    # When set, a version trained on another feature-set version is refused at load (never served);
+    # the features service's catalogue version is what belongs here. Empty: any version loads, and
+    # a vector of another version than the served model's goes to the DLQ.
+    model_feature_set_version: str = ""
     # How often the alias is read; a moved alias is loaded and swapped in without a restart.
     reload_interval_s: float = 30.0
     # BUY when P(up) >= buy_threshold, SELL when P(up) <= sell_threshold, HOLD in between.

@@ -22,6 +22,7 @@ from kestrel_inference.domain import Thresholds, to_signal
 from kestrel_inference.http_api import predict_route
 from kestrel_inference.model_registry import ModelHolder
 from kestrel_inference.scoring import score
+from kestrel_inference.vector_window import VectorWindows
 from kestrel_messaging import PermanentError
 from kestrel_platform.health import ReadinessCheck
 from kestrel_platform.logging import get_logger
@@ -63,8 +64,9 @@ class ModelSignalSource:
         volatility_feature: str,
         *,
         reload_interval_s: float = 30.0,
+        windows: VectorWindows | None = None,
     ) -> None:
-        self.holder, self.thresholds = holder, thresholds
+        self.holder, self.thresholds, self._windows = holder, thresholds, windows
         self._strategy_id, self._volatility, self._interval = (
             strategy_id,
             volatility_feature,
@@ -89,7 +91,14 @@ class ModelSignalSource:
         model = self.holder.current  # one read: the whole vector is scored by this one model
         if model is None:
             raise NoModelError(f"no model loaded from {self.holder.uri}")
-        prediction = score(model, message.values, message.feature_set_version, self.thresholds)
+        history: list[Mapping[str, float]] = []
+        if model.window > 1:  # a sequence model: the symbol's vectors before this one
+            if self._windows is None:
+                raise PermanentError(f"model {model.label} needs a window of vectors and no store is set")
+            history = await self._windows.before(message, model.window - 1)
+        prediction = score(model, message.values, message.feature_set_version, self.thresholds, history)
+        if self._windows is not None:
+            self._windows.remember(message)
         _log.debug("vector.scored", symbol=message.symbol, p_up=prediction.p_up, model_version=model.version)
         signal = to_signal(
             message,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -93,26 +93,31 @@ def register_tiny_model(
 ) -> str:
     """Train a tiny LightGBM on random rows with the given feature names, register it in the REAL
     MLflow under `name` with alias "live"; returns the version. For integration and e2e tests."""
-    from kestrel_inference.training.model import ModelParams, fit  # noqa: PLC0415 - heavy imports
+    from mlflow.tracking import MlflowClient  # noqa: PLC0415 - heavy imports
+
+    from kestrel_inference.training.classifiers import LightGbmModel  # noqa: PLC0415
+    from kestrel_inference.training.model import ModelParams  # noqa: PLC0415
     from kestrel_inference.training.registry import log_and_register  # noqa: PLC0415
 
     columns = list(names)
     rng = np.random.default_rng(seed)
     frame = pd.DataFrame(rng.normal(0.0, 1.0, (300, len(columns))), columns=columns)
-    labels = pd.Series((frame[columns[0]] + rng.normal(0.0, 0.5, 300) > 0).astype(int))
-    model = fit(frame, labels, ModelParams(n_estimators=10, min_child_samples=10, n_jobs=1))
+    labels = np.asarray(frame[columns[0]] + rng.normal(0.0, 0.5, 300) > 0, dtype=np.int64)
+    model = LightGbmModel(ModelParams(n_estimators=10, min_child_samples=10, n_jobs=1))
+    model.fit(frame, labels)
     registered = log_and_register(
         tracking_uri=uri,
         experiment=experiment,
         model=model,
-        example_features=frame,
+        inputs=frame,
+        feature_names=columns,
         params={"seed": seed},
         metrics={},
         tags={"feature_set_version": feature_set_version},
         artifacts={},
         model_name=name,
-        alias="live",
     )
+    MlflowClient(uri).set_registered_model_alias(name, "live", registered.version)
     return registered.version
 
 
@@ -167,3 +172,70 @@ def two_symbol_dataset(spec: LabelSpec, a_bars: int, b_bars: int) -> Dataset:
     a = synthetic_bars(a_bars, seed=1)
     b = synthetic_bars(b_bars, seed=2, start_ns=int(a["ts"].iloc[0]) + 150 * DAY_NS + DAY_NS // 2)
     return build_dataset({"A": a, "B": b}, a[["ts", "close"]], default_feature_set("REF"), spec)
+
+
+class InMemoryVectorStore:
+    """The offline store's vectors for ``vector_window.History``: what the features service stored,
+    looked up as ``StoreVectorHistory`` does (the same contract, ``check_history_contract``)."""
+
+    def __init__(self) -> None:
+        self._series: dict[tuple[str, str, str], list[FeatureVector]] = {}
+
+    async def put(self, vectors: Sequence[FeatureVector]) -> None:
+        for vector in vectors:
+            series = self._series.setdefault(
+                (vector.symbol, vector.timeframe, vector.feature_set_version), []
+            )
+            if all(v.source_bar_event_id != vector.source_bar_event_id for v in series):
+                series.append(vector)
+                series.sort(key=lambda v: v.ts_event)
+
+    async def __call__(self, vector: FeatureVector, size: int) -> Sequence[Mapping[str, float]] | None:
+        series = self._series.get((vector.symbol, vector.timeframe, vector.feature_set_version), [])
+        at = next(
+            (i for i, v in enumerate(series) if v.source_bar_event_id == vector.source_bar_event_id), None
+        )
+        if at is None:
+            return None
+        return [dict(v.values) for v in series[max(at - size, 0) : at]]
+
+
+def series_vectors(
+    symbol: str, count: int, names: Sequence[str] = NAMES, start: int = 0
+) -> list[FeatureVector]:
+    """``count`` daily vectors of ``symbol`` whose every value is its bar number (start, start+1, ...)."""
+    day = 86_400 * 10**9
+
+    def numbered(i: int) -> FeatureVector:
+        return feature_vector(
+            0.5, symbol=symbol, ts_event=(20_000 + i) * day, names=names, values=lambda _name: float(i)
+        )
+
+    return [numbered(i) for i in range(start, start + count)]
+
+
+async def check_history_contract(
+    put: Callable[[Sequence[FeatureVector]], Awaitable[None]],
+    history: Callable[[FeatureVector, int], Awaitable[Sequence[Mapping[str, float]] | None]],
+    names: Sequence[str] = NAMES,
+    prefix: str = "",
+) -> None:
+    """What any ``History`` must do, asserted: the vectors before the given one, oldest first, at most
+    ``size``, of its own series only, nothing at or after it, and None for a vector not stored.
+    ``prefix`` makes the symbols unique in a store that outlives the test."""
+    a = series_vectors(f"{prefix}AAA/USDT", 8, names)
+    b = series_vectors(f"{prefix}BBB/USDT", 3, names, start=100)
+    await put([*a[:6], *b])
+    got = await history(a[5], 3)
+    assert got is not None and [v[names[0]] for v in got] == [2.0, 3.0, 4.0], got
+    assert set(got[0]) == set(names)
+    start = await history(a[1], 4)
+    assert start is not None and [v[names[0]] for v in start] == [0.0]
+    first = await history(a[0], 4)
+    assert first == []
+    other = await history(b[2], 10)
+    assert other is not None and [v[names[0]] for v in other] == [100.0, 101.0]
+    assert await history(a[6], 3) is None  # not stored (yet): its place in the series is unknown
+    await put(a[6:])
+    later = await history(a[5], 3)  # vectors stored after it change nothing before it
+    assert later is not None and [v[names[0]] for v in later] == [2.0, 3.0, 4.0]

@@ -5,7 +5,12 @@
   fitted inside ``fit``, so in cross-validation they see the training fold only.
 - ``lightgbm``: the gradient-boosted trees the live service serves today (``model.fit``).
 - ``xgboost``: XGBoost's histogram trees (the CPU build; NaN handled natively).
-- ``ensemble``: the average of the other kinds' probabilities.
+- ``ensemble``: the average of the tabular kinds' probabilities.
+- ``lstm``: a PyTorch LSTM over the last ``window`` vectors (``sequence``; torch is imported only
+  when one is made).
+
+``window`` is how many bars of vectors one input row holds (``domain.window_columns``): 1 for the
+tabular kinds.
 
 Every kind is seeded, so the same rows give the same model.
 """
@@ -33,6 +38,7 @@ Labels = npt.NDArray[np.int64]
 
 class Classifier(Protocol):
     kind: str
+    window: int
 
     def fit(self, features: pd.DataFrame, labels: Labels) -> None: ...
 
@@ -47,6 +53,7 @@ class LogisticBaseline:
     max_iter: int = 2000
     seed: int = 42
     kind: str = field(default="logreg", init=False)
+    window: int = field(default=1, init=False)
     _pipeline: Any = field(default=None, init=False, repr=False)
 
     def fit(self, features: pd.DataFrame, labels: Labels) -> None:
@@ -69,6 +76,7 @@ class LogisticBaseline:
 class LightGbmModel:
     settings: ModelParams = field(default_factory=ModelParams)
     kind: str = field(default="lightgbm", init=False)
+    window: int = field(default=1, init=False)
     _model: Any = field(default=None, init=False, repr=False)
 
     def fit(self, features: pd.DataFrame, labels: Labels) -> None:
@@ -79,6 +87,11 @@ class LightGbmModel:
 
     def params(self) -> dict[str, Any]:
         return self.settings.as_dict()
+
+    @property
+    def booster(self) -> Any:
+        """The fitted LightGBM booster (what MLflow logs), or None before ``fit``."""
+        return None if self._model is None else self._model.booster_
 
 
 @dataclass
@@ -93,6 +106,7 @@ class XgBoostModel:
     seed: int = 42
     n_jobs: int = 2
     kind: str = field(default="xgboost", init=False)
+    window: int = field(default=1, init=False)
     _model: Any = field(default=None, init=False, repr=False)
 
     def fit(self, features: pd.DataFrame, labels: Labels) -> None:
@@ -115,6 +129,7 @@ class XgBoostModel:
 class AveragingEnsemble:
     members: tuple[Classifier, ...]
     kind: str = field(default="ensemble", init=False)
+    window: int = field(default=1, init=False)
 
     def fit(self, features: pd.DataFrame, labels: Labels) -> None:
         for member in self.members:
@@ -135,13 +150,31 @@ def _init_fields(model: Any) -> dict[str, Any]:
 
 
 def _ensemble(**params: Any) -> AveragingEnsemble:
-    if params:
-        raise TypeError(f"the ensemble takes no parameters of its own, got {sorted(params)}")
-    return AveragingEnsemble((LogisticBaseline(), LightGbmModel(), XgBoostModel()))
+    """Members' parameters come prefixed by their kind (``lightgbm.num_leaves``), as ``params()``
+    gives them, so a logged ensemble's parameters rebuild it."""
+    members: dict[str, dict[str, Any]] = {"logreg": {}, "lightgbm": {}, "xgboost": {}}
+    for key, value in params.items():
+        kind, _, name = key.partition(".")
+        if kind not in members or not name:
+            raise TypeError(f"the ensemble takes its members' parameters as <kind>.<name>, got {key!r}")
+        members[kind][name] = value
+    return AveragingEnsemble(
+        (
+            LogisticBaseline(**members["logreg"]),
+            _lightgbm(**members["lightgbm"]),
+            XgBoostModel(**members["xgboost"]),
+        )
+    )
 
 
 def _lightgbm(**params: Any) -> LightGbmModel:
     return LightGbmModel(replace(ModelParams(), **params))
+
+
+def _lstm(**params: Any) -> Classifier:
+    from kestrel_inference.training.sequence import LstmClassifier  # noqa: PLC0415 - torch is heavy
+
+    return LstmClassifier(**params)
 
 
 KINDS: Mapping[str, Callable[..., Classifier]] = {
@@ -149,7 +182,17 @@ KINDS: Mapping[str, Callable[..., Classifier]] = {
     "lightgbm": _lightgbm,
     "xgboost": XgBoostModel,
     "ensemble": _ensemble,
+    "lstm": _lstm,
 }
+
+
+def kind_window(kind: str, params: Mapping[str, Any] | None = None) -> int:
+    """How many bars of vectors one input row of ``kind`` holds, without building the model."""
+    if kind != "lstm":
+        return 1
+    from kestrel_inference.training.sequence import LstmClassifier  # noqa: PLC0415
+
+    return int((params or {}).get("window", LstmClassifier.window))
 
 
 def new_classifier(kind: str, params: Mapping[str, Any] | None = None) -> Classifier:

@@ -10,14 +10,15 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
-from kestrel_inference.training.classifiers import KINDS, new_classifier
+from kestrel_inference.training.classifiers import KINDS, kind_window, new_classifier
 from kestrel_inference.training.cross_validation import CrossValidation, cross_validate
 from kestrel_inference.training.dataset import Dataset
 from kestrel_inference.training.errors import TrainingError
 from kestrel_inference.training.tuning import SPACES, Tuned, tune
-from kestrel_inference.training.walk_forward import walk_forward_folds
+from kestrel_inference.training.walk_forward import Fold, walk_forward_folds
 
 # (symbol, ts, p_up) of every out-of-sample bar, the bars by symbol, the timeframe -> figures.
 Economics = Callable[[pd.DataFrame, Mapping[str, pd.DataFrame], str], Mapping[str, float]]
@@ -31,6 +32,10 @@ class CvSummary:
     tuned: tuple[Tuned, ...] = ()
     # kind -> the out-of-sample backtest of its predictions (total return, Sharpe, trades, fees, ...)
     economic: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
+    folds: tuple[Fold, ...] = ()  # the walk-forward folds every kind (and the gate) is scored on
+
+    def result(self, kind: str) -> CrossValidation | None:
+        return next((cv for cv in self.results if cv.kind == kind), None)
 
     def mean_metrics(self) -> dict[str, float]:
         means = {
@@ -103,6 +108,46 @@ def parse_kinds(text: str) -> tuple[str, ...]:
     return kinds
 
 
+@dataclass(frozen=True, slots=True)
+class Scoring:
+    """What scoring one configuration on the folds needs beside the kind and its parameters."""
+
+    dataset: Dataset
+    folds: tuple[Fold, ...]
+    economics: Economics | None = None
+    bars: Mapping[str, pd.DataFrame] | None = None
+    timeframe: str = "1d"
+
+
+def evaluate_kind(
+    scoring: Scoring,
+    kind: str,
+    params: Mapping[str, Any],
+    *,
+    shuffle_seed: int | None = None,
+) -> tuple[CrossValidation, dict[str, float]]:
+    """One configuration's walk-forward results and, when ``economics`` is given, the out-of-sample
+    backtest of its predictions. ``shuffle_seed`` permutes the labels (the leakage check)."""
+    inputs = scoring.dataset.windowed(kind_window(kind, params))  # a sequence kind's lags beside
+    labels = None
+    if shuffle_seed is not None:
+        rng = np.random.default_rng(shuffle_seed)
+        labels = rng.permutation(inputs.rows["label"].to_numpy(dtype=np.int64))
+    with_economics = scoring.economics is not None and scoring.bars is not None and labels is None
+    cv = cross_validate(
+        functools.partial(new_classifier, kind, dict(params)),
+        inputs.rows,
+        inputs.feature_names,
+        scoring.folds,
+        labels=labels,
+        score=inputs.scoring_rows if with_economics else None,
+    )
+    if not with_economics or scoring.economics is None or scoring.bars is None:
+        return cv, {}
+    scored = pd.concat([f.scored for f in cv.folds if f.scored is not None], ignore_index=True)
+    return cv, dict(scoring.economics(scored, scoring.bars, scoring.timeframe))
+
+
 def run_cv(
     dataset: Dataset,
     kinds: Sequence[str],
@@ -118,27 +163,29 @@ def run_cv(
 ) -> CvSummary:
     """With ``tune_trials``, each tunable kind is tuned on the same folds first and cross-validated
     with its best parameters (the ensemble keeps its members' defaults)."""
+    results, tuned, economic = [], [], {}
     try:
-        made = walk_forward_folds(dataset.rows, dataset.bar_ts, folds=folds, embargo=embargo, horizon=horizon)
-        results, tuned = [], []
+        made = tuple(
+            walk_forward_folds(dataset.rows, dataset.bar_ts, folds=folds, embargo=embargo, horizon=horizon)
+        )
+        scoring = Scoring(dataset, made, economics, bars, timeframe)
         for kind in kinds:
             params: dict[str, Any] = {}
             if tune_trials and kind in SPACES:
                 report(f"tuning {kind}: {tune_trials} Optuna trials over {folds} walk-forward folds")
+                inputs = dataset.windowed(kind_window(kind))
                 tuned.append(
-                    tune(kind, dataset.rows, dataset.feature_names, made, trials=tune_trials, report=report)
+                    tune(kind, inputs.rows, inputs.feature_names, made, trials=tune_trials, report=report)
                 )
                 params = dict(tuned[-1].best_params)
             report(f"cross-validating {kind} over {folds} walk-forward folds")
-            make = functools.partial(new_classifier, kind, params)
-            score = dataset.scoring_rows if economics is not None else None
-            results.append(cross_validate(make, dataset.rows, dataset.feature_names, made, score=score))
+            cv, figures = evaluate_kind(scoring, kind, params)
+            results.append(cv)
+            if figures:
+                report(f"backtested {kind}'s out-of-sample predictions with costs")
+                economic[kind] = figures
     except ValueError as exc:
         raise TrainingError(f"cross-validation: {exc}") from exc
-    economic = {}
-    if economics is not None and bars is not None:
-        for cv in results:
-            report(f"backtesting {cv.kind}'s out-of-sample predictions with costs")
-            scored = pd.concat([f.scored for f in cv.folds if f.scored is not None], ignore_index=True)
-            economic[cv.kind] = economics(scored, bars, timeframe)
-    return CvSummary(SCHEME.format(folds=folds, embargo=embargo), tuple(results), tuple(tuned), economic)
+    return CvSummary(
+        SCHEME.format(folds=folds, embargo=embargo), tuple(results), tuple(tuned), economic, made
+    )

@@ -9,12 +9,13 @@ label columns (fwd_ret, label, label_end_ts) are kept apart from ``feature_names
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
 
 from kestrel_featurelib import FeatureSet
+from kestrel_inference.domain import window_columns
 from kestrel_inference.training.labels import LabelSpec, direction_labels, forward_log_return
 from kestrel_inference.training.split import IntArray
 
@@ -34,6 +35,43 @@ class Dataset:
     @property
     def features(self) -> pd.DataFrame:
         return self.rows.loc[:, list(self.feature_names)]
+
+    def windowed(self, window: int) -> Dataset:
+        """The same rows with a sequence model's inputs: each row's features and the symbol's
+        ``window - 1`` vectors before it (``window_columns``). The lags run over every row past
+        warm-up, labelled or not, as the live service's window does over every vector; a lag before
+        the symbol's first vector is NaN."""
+        if window == 1:
+            return self
+        if window < 1 or self.scoring_rows is None:
+            raise ValueError(f"cannot window rows over {window} bars")
+        scoring = self.scoring_rows
+        lagged = window_frame(scoring, self.feature_names, window)
+        keys = scoring[["symbol", "ts"]]
+        scoring_w = pd.concat([scoring.drop(columns=list(self.feature_names)), lagged], axis=1)
+        labelled = self.rows.drop(columns=list(self.feature_names)).merge(
+            pd.concat([keys, lagged], axis=1), on=["symbol", "ts"], how="left", validate="one_to_one"
+        )
+        return replace(
+            self,
+            rows=labelled,
+            feature_names=tuple(lagged.columns),
+            scoring_rows=scoring_w,
+        )
+
+
+def window_frame(rows: pd.DataFrame, names: tuple[str, ...], window: int) -> pd.DataFrame:
+    """``window_columns(names, window)`` of ``rows`` (ordered by ts within each symbol)."""
+    by_symbol = rows.groupby("symbol", sort=False)[list(names)]
+    columns: dict[str, pd.Series] = {}
+    lags = {lag: by_symbol.shift(lag) if lag else rows[list(names)] for lag in range(window)}
+    for column, (lag, name) in zip(
+        window_columns(names, window),
+        ((lag, name) for lag in range(window - 1, -1, -1) for name in names),
+        strict=True,
+    ):
+        columns[column] = lags[lag][name]
+    return pd.DataFrame(columns, index=rows.index)
 
 
 def symbol_rows(

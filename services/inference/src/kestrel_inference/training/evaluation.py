@@ -38,9 +38,13 @@ class Evaluation:
 
 
 def evaluate_validation(
-    labels: npt.NDArray[np.int64], p_up: npt.NDArray[np.float64], importances: Mapping[str, float]
+    labels: npt.NDArray[np.int64],
+    p_up: npt.NDArray[np.float64],
+    importances: Mapping[str, float],
+    *,
+    importance_label: str = "total gain",
 ) -> Evaluation:
-    """``importances``: feature -> the model's importance (e.g. LightGBM's total gain)."""
+    """``importances``: feature -> the model's importance (``importance_label`` says what it is)."""
     predicted = (p_up > 0.5).astype(np.int64)
     matrix = confusion_matrix(labels, predicted, labels=[0, 1])
     fpr, tpr, _ = roc_curve(labels, p_up)
@@ -55,6 +59,7 @@ def evaluate_validation(
         "precision_recall": {"precision": precision.tolist(), "recall": recall.tolist()},
         "calibration": {"mean_predicted": expected.tolist(), "fraction_up": observed.tolist()},
         "feature_importance": dict(top),
+        "feature_importance_measure": importance_label,
     }
     figures = {
         "confusion_matrix.png": _confusion(matrix),
@@ -63,7 +68,7 @@ def evaluate_validation(
             recall, precision, "recall (up)", "precision (up)", "precision-recall"
         ),
         "calibration.png": _curve(expected, observed, "mean predicted P(up)", "fraction up", "calibration"),
-        "feature_importance.png": _importance(top),
+        "feature_importance.png": _importance(top, importance_label),
     }
     return Evaluation(numbers, figures)
 
@@ -95,11 +100,11 @@ def _curve(
     return figure
 
 
-def _importance(top: list[tuple[str, float]]) -> Figure:
+def _importance(top: list[tuple[str, float]], label: str) -> Figure:
     figure, ax = plt.subplots(figsize=(6, max(2.0, 0.3 * len(top))))
     names = [name for name, _ in reversed(top)]
     ax.barh(names, [value for _, value in reversed(top)])
-    ax.set_xlabel("importance (total gain)")
+    ax.set_xlabel(f"importance ({label})")
     ax.set_title(f"top {len(top)} features")
     figure.tight_layout()
     return figure

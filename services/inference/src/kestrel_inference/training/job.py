@@ -1,4 +1,5 @@
-"""`kestrel train`: load bars, build labelled feature rows, split by time, fit, evaluate, register."""
+"""`kestrel train`: load bars, build labelled feature rows, cross-validate the kinds asked for, fit the
+served kind on the time split, evaluate, register with its lineage, and let the gate decide the alias."""
 
 from __future__ import annotations
 
@@ -14,12 +15,16 @@ import pandas as pd
 from kestrel_contracts.events import datetime_to_ns
 from kestrel_featurelib import default_feature_set
 from kestrel_inference.training.bars import LoadedBars, SourceChoice, load_bars
-from kestrel_inference.training.cv_run import CvSummary, Economics, run_cv
+from kestrel_inference.training.classifiers import KINDS, Classifier, LightGbmModel, new_classifier
+from kestrel_inference.training.cv_run import CvSummary, Economics, Scoring, run_cv
 from kestrel_inference.training.dataset import Dataset, build_dataset
 from kestrel_inference.training.errors import TrainingError
-from kestrel_inference.training.evaluation import evaluate_validation
+from kestrel_inference.training.evaluation import Evaluation, evaluate_validation
+from kestrel_inference.training.gate_run import force_alias, run_gate
+from kestrel_inference.training.importance import feature_importances
 from kestrel_inference.training.labels import LabelSpec
-from kestrel_inference.training.model import ModelParams, fit, validation_metrics
+from kestrel_inference.training.model import ModelParams, validation_metrics
+from kestrel_inference.training.promotion import GateDecision, GatePolicy
 from kestrel_inference.training.registry import Registered, check_reachable, code_version, log_and_register
 from kestrel_inference.training.split import Split, time_split
 from kestrel_store.pool import database_url_from_env
@@ -46,13 +51,16 @@ class TrainingConfig:
     experiment: str = "kestrel-training"
     tracking_uri: str = field(default_factory=lambda: os.environ.get(MLFLOW_URI_ENV) or DEFAULT_MLFLOW_URI)
     database_url: str = field(default_factory=database_url_from_env)
-    params: ModelParams = field(default_factory=ModelParams)
-    # Kinds evaluated by walk-forward CV beside the served LightGBM (0 folds: no CV).
+    params: ModelParams = field(default_factory=ModelParams)  # the served LightGBM's, untuned
+    serve: str = "lightgbm"  # the kind fitted on the split and registered (its tuned parameters)
+    # Kinds evaluated by walk-forward CV (0 folds: no CV, and then no gate either).
     models: tuple[str, ...] = ("lightgbm",)
     cv_folds: int = 5
     tune_trials: int = 0  # Optuna trials per tunable kind, on the CV folds
     # Backtests each kind's out-of-sample predictions with costs (the CLI passes the backtester's).
     economics: Economics | None = None
+    gate: bool = True  # False: the alias moves to the new version whatever it scores (recorded)
+    policy: GatePolicy = field(default_factory=GatePolicy)
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +73,8 @@ class TrainingResult:
     train_rows: int
     validation_rows: int
     cv: CvSummary | None = None
+    gate: GateDecision | None = None  # None when the gate was switched off
+    kind: str = "lightgbm"
 
 
 def _iso(ts_ns: int) -> str:
@@ -145,20 +155,14 @@ def run_training(config: TrainingConfig, report: Callable[[str], None] = print) 
             bars={s: loaded[s].frame for s in config.symbols},
             timeframe=config.timeframe,
         )
-    # The served LightGBM takes its tuned parameters when it was tuned.
-    served = replace(config.params, **cv.best_params("lightgbm")) if cv is not None else config.params
-    names = list(dataset.feature_names)
-    model = fit(split.train[names], split.train["label"], served)
-    # One prediction of the validation rows serves the metrics and the evaluation artifacts.
-    validation_y = split.validation["label"].to_numpy(dtype=np.int64)
-    p_up = np.asarray(model.predict_proba(split.validation[names]), dtype=np.float64)[:, 1]
-    metrics = validation_metrics(validation_y, p_up, split.train["label"].to_numpy(dtype=np.int64))
-    gains = model.booster_.feature_importance(importance_type="gain")
-    evaluation = evaluate_validation(
-        validation_y,
-        p_up,
-        dict(zip(names, (float(g) for g in gains), strict=True)),
-    )
+    model = _served_model(config, cv)
+    report(f"fitting the served {model.kind} on the training split")
+    inputs = dataset.windowed(model.window)
+    columns = list(inputs.feature_names)
+    train_rows = inputs.rows.loc[split.train.index]
+    validation_rows = inputs.rows.loc[split.validation.index]
+    model.fit(train_rows[columns], train_rows["label"].to_numpy(dtype=np.int64))
+    metrics, evaluation = _validate(model, dataset.feature_names, train_rows, validation_rows, columns)
     data_range = _data_range(dataset, split)
     tags = {
         "feature_set_version": feature_set.version,
@@ -166,10 +170,19 @@ def run_training(config: TrainingConfig, report: Callable[[str], None] = print) 
         "horizon": str(spec.horizon),
         "cost_bps": f"{spec.cost_bps:g}",
         "code_version": code_version(),
+        "label_definition": spec.describe(),
+        "symbols": ",".join(config.symbols),
+        "timeframe": config.timeframe,
+        "data_first_ts": min(str(span["first_ts"]) for span in data_range.values()),
+        "data_last_ts": max(str(span["last_ts"]) for span in data_range.values()),
+        "validation_start": _iso(split.validation_start),
+        "cv_scheme": cv.scheme if cv is not None else "none",
     }
     params = {
-        **served.as_dict(),
+        **model.params(),
         **(cv.tuned_params() if cv is not None else {}),
+        "model_kind": model.kind,
+        "input_window": model.window,
         "symbols": ",".join(config.symbols),
         "reference_symbol": config.reference,
         "timeframe": config.timeframe,
@@ -179,7 +192,7 @@ def run_training(config: TrainingConfig, report: Callable[[str], None] = print) 
         "validation_fraction": config.validation_fraction,
         "validation_start": _iso(split.validation_start),
         "feature_set_version": feature_set.version,
-        "n_features": len(names),
+        "n_features": len(dataset.feature_names),
         "train_rows": len(split.train),
         "validation_rows": len(split.validation),
         "purged_rows": split.purged_rows,
@@ -188,7 +201,11 @@ def run_training(config: TrainingConfig, report: Callable[[str], None] = print) 
         "cv_models": ",".join(config.models) if cv is not None else "",
     }
     artifacts = {
-        "features.json": {"feature_set_version": feature_set.version, "names": names},
+        "features.json": {
+            "feature_set_version": feature_set.version,
+            "names": list(dataset.feature_names),
+            "input_window": model.window,
+        },
         "data_range.json": {
             "symbols": data_range,
             "sources": {s: b.source for s, b in loaded.items()},
@@ -207,7 +224,8 @@ def run_training(config: TrainingConfig, report: Callable[[str], None] = print) 
         tracking_uri=config.tracking_uri,
         experiment=config.experiment,
         model=model,
-        example_features=split.validation[names],
+        inputs=validation_rows[columns],
+        feature_names=list(dataset.feature_names),
         params=params,
         metrics={**metrics, **(cv.mean_metrics() if cv is not None else {})},
         step_metrics=cv.fold_metrics() if cv is not None else [],
@@ -215,8 +233,29 @@ def run_training(config: TrainingConfig, report: Callable[[str], None] = print) 
         tags=tags,
         artifacts=artifacts,
         model_name=config.model_name,
-        alias=config.alias,
     )
+    decision = None
+    if config.gate and cv is not None:
+        scoring = Scoring(
+            dataset,
+            cv.folds,
+            config.economics,
+            {s: loaded[s].frame for s in config.symbols},
+            config.timeframe,
+        )
+        registered, decision = run_gate(
+            tracking_uri=config.tracking_uri,
+            registered=registered,
+            kind=model.kind,
+            params=model.params(),
+            cv=cv,
+            scoring=scoring,
+            alias=config.alias,
+            policy=config.policy,
+            report=report,
+        )
+    else:
+        registered = force_alias(config.tracking_uri, registered, config.alias)
     return TrainingResult(
         registered=registered,
         metrics=metrics,
@@ -226,4 +265,31 @@ def run_training(config: TrainingConfig, report: Callable[[str], None] = print) 
         train_rows=len(split.train),
         validation_rows=len(split.validation),
         cv=cv,
+        gate=decision,
+        kind=model.kind,
     )
+
+
+def _served_model(config: TrainingConfig, cv: CvSummary | None) -> Classifier:
+    """The served kind with its tuned parameters when it was tuned (LightGBM: over ``config.params``)."""
+    if config.serve not in KINDS:
+        raise TrainingError(f"unknown model kind {config.serve!r} to serve; kinds: {', '.join(KINDS)}")
+    best = cv.best_params(config.serve) if cv is not None else {}
+    if config.serve == "lightgbm":
+        return LightGbmModel(replace(config.params, **best))
+    return new_classifier(config.serve, best)
+
+
+def _validate(
+    model: Classifier,
+    names: tuple[str, ...],
+    train_rows: pd.DataFrame,
+    validation_rows: pd.DataFrame,
+    columns: list[str],
+) -> tuple[dict[str, float], Evaluation]:
+    """Validation metrics and artifacts from one prediction of the held-out rows."""
+    validation_y = validation_rows["label"].to_numpy(dtype=np.int64)
+    p_up = model.predict_proba(validation_rows[columns])[:, 1]
+    metrics = validation_metrics(validation_y, p_up, train_rows["label"].to_numpy(dtype=np.int64))
+    importances, meaning = feature_importances(model, names, validation_rows[columns], validation_y)
+    return metrics, evaluate_validation(validation_y, p_up, importances, importance_label=meaning)

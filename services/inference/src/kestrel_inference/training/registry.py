@@ -1,7 +1,9 @@
-"""MLflow: one run per training, the booster logged and registered, the alias moved to it.
+"""MLflow: one run per training, the served model logged and registered with its lineage as tags.
 
-The booster (not the scikit-learn wrapper) is what gets logged: its pyfunc ``predict`` returns
-P(up) for each feature row, which is what the inference service scores with.
+A LightGBM model is logged as its booster (not the scikit-learn wrapper), every other kind as a
+pyfunc ``ClassifierModel``: either way the pyfunc ``predict`` returns P(up) for each input row, which
+is what the inference service scores with. Which alias the version gets is the gate's decision
+(``promotion``), not this module's.
 """
 
 from __future__ import annotations
@@ -16,14 +18,24 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-import lightgbm as lgb
 import mlflow
 import pandas as pd
 from mlflow.models import infer_signature
 from mlflow.tracking import MlflowClient
 
+from kestrel_inference.training.classifiers import Classifier
 from kestrel_inference.training.errors import TrainingError
 from kestrel_inference.training.evaluation import Evaluation
+from kestrel_inference.training.pyfunc_model import ClassifierModel
+
+# The libraries a kind's pickled model needs beside mlflow, numpy and pandas.
+KIND_REQUIREMENTS = {
+    "lightgbm": ("lightgbm",),
+    "logreg": ("scikit-learn",),
+    "xgboost": ("xgboost-cpu", "scikit-learn"),
+    "ensemble": ("lightgbm", "xgboost-cpu", "scikit-learn"),
+    "lstm": ("torch",),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,16 +78,37 @@ def code_version() -> str:
     return done.stdout.strip() or "unknown"
 
 
-def _requirements() -> list[str]:
-    return [f"{dist}=={metadata.version(dist)}" for dist in ("mlflow", "lightgbm", "numpy", "pandas")]
+def _requirements(kind: str) -> list[str]:
+    dists = ("mlflow", "numpy", "pandas", *KIND_REQUIREMENTS.get(kind, ()))
+    return [f"{dist}=={metadata.version(dist)}" for dist in dists]
+
+
+def _log_model(model: Classifier, inputs: pd.DataFrame, model_name: str) -> Any:
+    # An example without NaN serializes as plain JSON; NaN stays a legal value of a double column.
+    complete = inputs.dropna()
+    example = (complete if len(complete) else inputs.fillna(0.0)).head(5)
+    signature = infer_signature(inputs, model.predict_proba(inputs.head(100))[:, 1])
+    common: dict[str, Any] = {
+        "name": "model",
+        "signature": signature,
+        "input_example": example,
+        "registered_model_name": model_name,
+        # Stated, not inferred: inference scans the whole environment and takes seconds.
+        "pip_requirements": _requirements(model.kind),
+    }
+    booster = getattr(model, "booster", None)
+    if booster is not None:
+        return mlflow.lightgbm.log_model(booster, **common)
+    return mlflow.pyfunc.log_model(python_model=ClassifierModel(model), **common)
 
 
 def log_and_register(
     *,
     tracking_uri: str,
     experiment: str,
-    model: lgb.LGBMClassifier,
-    example_features: pd.DataFrame,
+    model: Classifier,
+    inputs: pd.DataFrame,
+    feature_names: list[str],
     params: dict[str, Any],
     metrics: dict[str, float],
     tags: dict[str, str],
@@ -83,16 +116,12 @@ def log_and_register(
     evaluation: Evaluation | None = None,
     artifacts: dict[str, Any],
     model_name: str,
-    alias: str,
 ) -> Registered:
+    """Log the run and register ``model`` (fitted; ``inputs`` are rows of its input columns). The
+    version's tags: ``tags`` (the lineage), its kind, parameters, input window and feature names."""
     check_reachable(tracking_uri)
     mlflow.set_tracking_uri(tracking_uri)
     mlflow.set_experiment(experiment)
-    booster = model.booster_
-    # An example without NaN serializes as plain JSON; NaN stays a legal value of a double column.
-    complete = example_features.dropna()
-    example = (complete if len(complete) else example_features.fillna(0.0)).head(5)
-    signature = infer_signature(example_features, booster.predict(example_features))
     with mlflow.start_run(tags=tags) as run:
         mlflow.log_params({k: str(v) for k, v in params.items()})
         mlflow.log_metrics(
@@ -107,23 +136,19 @@ def log_and_register(
             for file_name, figure in evaluation.figures.items():
                 mlflow.log_figure(figure, f"evaluation/{file_name}")
             evaluation.close()
-        info = mlflow.lightgbm.log_model(
-            booster,
-            name="model",
-            signature=signature,
-            input_example=example,
-            registered_model_name=model_name,
-            # Stated, not inferred: inference scans the whole environment and takes seconds.
-            pip_requirements=_requirements(),
-        )
+        info = _log_model(model, inputs, model_name)
         version = str(info.registered_model_version)
     client = MlflowClient(tracking_uri)
-    for key, value in tags.items():
+    version_tags = {
+        **tags,
+        "model_kind": model.kind,
+        "model_params": json.dumps(model.params(), sort_keys=True, default=str),
+        "input_window": str(model.window),
+        "feature_names": json.dumps(feature_names),
+        "run_id": run.info.run_id,
+    }
+    for key, value in version_tags.items():
         client.set_model_version_tag(model_name, version, key, value)
+    for key, value in tags.items():
         client.set_registered_model_tag(model_name, key, value)
-    client.set_model_version_tag(
-        model_name, version, "feature_names", json.dumps(list(example_features.columns))
-    )
-    client.set_model_version_tag(model_name, version, "run_id", run.info.run_id)
-    client.set_registered_model_alias(model_name, alias, version)
-    return Registered(run.info.run_id, model_name, version, alias, f"models:/{model_name}@{alias}")
+    return Registered(run.info.run_id, model_name, version, "", f"models:/{model_name}/{version}")

@@ -23,7 +23,12 @@ def summary_table(result: TrainingResult) -> Group:
     about.add_column("item", no_wrap=True)
     about.add_column("value")
     about.add_row("run id", reg.run_id)
-    about.add_row("model", f"{reg.model_uri} (version {reg.version})")
+    about.add_row("model", f"{reg.model_uri} (version {reg.version}, {result.kind})")
+    if result.gate is not None:
+        verdict = "[green]promoted[/green]" if result.gate.promoted else "[yellow]refused[/yellow]"
+        about.add_row("gate", f"{verdict}: " + "; ".join(result.gate.reasons))
+    else:
+        about.add_row("gate", "off (--no-gate): the alias was moved without a comparison")
     about.add_row("feature set version", result.feature_set_version)
     for symbol, span in result.data_range.items():
         source = result.sources.get(symbol, "?")

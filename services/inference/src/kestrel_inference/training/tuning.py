@@ -39,6 +39,13 @@ SPACES: Mapping[str, Space] = {
         "min_child_weight": ("float", 1.0, 20.0, 5.0),
         "subsample": ("float", 0.5, 1.0, 0.8),
     },
+    # The window stays fixed: it decides the input columns, which every trial must share.
+    "lstm": {
+        "hidden": ("int", 8, 64, 16),
+        "learning_rate": ("log", 3e-4, 1e-2, 1e-3),
+        "epochs": ("int", 2, 16, 6),
+        "dropout": ("float", 0.0, 0.5, 0.3),
+    },
 }
 
 
