@@ -55,7 +55,8 @@ def feature_rows(per_symbol: int) -> list[dict[str, float]]:
     return rows
 
 
-def _timed(call: Callable[[Any], Any], items: Sequence[Any]) -> list[int]:
+def timed(call: Callable[[Any], Any], items: Sequence[Any]) -> list[int]:
+    """Nanoseconds of each call after UNTIMED warm-up calls."""
     for item in items[:UNTIMED]:
         call(item)
     took = []
@@ -83,9 +84,9 @@ def time_predictor(
     frames = [feature_row(model, row, fsv) for row in rows]
     booster = mlflow.lightgbm.load_model(f"models:/{MODEL_NAME}/{version}")
     figures = {
-        "score": percentiles(_timed(lambda row: score(model, row, fsv, thresholds), rows)),
-        "predict": percentiles(_timed(lambda frame: predict_up(model, frame), frames)),
-        "booster": percentiles(_timed(booster.predict, frames)),
+        "score": percentiles(timed(lambda row: score(model, row, fsv, thresholds), rows)),
+        "predict": percentiles(timed(lambda frame: predict_up(model, frame), frames)),
+        "booster": percentiles(timed(booster.predict, frames)),
     }
     return figures, [predict_up(model, frame) for frame in frames]
 

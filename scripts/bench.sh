@@ -20,3 +20,5 @@ echo "== Trading loop on the service processes: bar -> order latency, orders/s, 
 $RUN python -m bench.bench_trading_loop
 echo "== Backtest engine: fast mode vs vectorbt direct and backtesting.py, exact mode, parameter grid"
 $RUN python -m bench.bench_backtest
+echo "== Model kinds: training time on the samples, one prediction in the service's code path"
+$RUN python -m bench.bench_models

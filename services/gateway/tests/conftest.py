@@ -38,6 +38,7 @@ async def gateway(
     migrated_database_url: str,
     redis_url: str,
     kafka_bootstrap: str,
+    mlflow_tracking_uri: str,
     unique: str,
     rate_limit_per_minute: int,
     monkeypatch: pytest.MonkeyPatch,
@@ -48,6 +49,7 @@ async def gateway(
         database_url=migrated_database_url,
         redis_url=redis_url,
         kafka_bootstrap=kafka_bootstrap,
+        mlflow_tracking_uri=mlflow_tracking_uri,
         gateway_rate_limit_per_minute=rate_limit_per_minute,
         gateway_cors_origins="http://dashboard.example",
     )

@@ -14,8 +14,10 @@ from kestrel_inference.model_registry import direct_predict
 class Raw:
     def __init__(self, answer: float) -> None:
         self.answer = answer
+        self.inputs: list[object] = []
 
-    def predict(self, frame: pd.DataFrame) -> Any:
+    def predict(self, frame: Any) -> Any:
+        self.inputs.append(frame)
         return np.full(len(frame), self.answer)
 
 
@@ -38,7 +40,11 @@ def _chosen(wrapper: Wrapper) -> Any:
 
 def test_the_raw_model_serves_when_it_agrees_with_the_wrapper() -> None:
     raw = Raw(0.7)
-    assert _chosen(Wrapper(raw)) == raw.predict
+    wrapper = Wrapper(raw)
+    chosen = _chosen(wrapper)
+    assert chosen != wrapper.predict
+    assert list(chosen(pd.DataFrame({"a": [1.0], "b": [2.0]}))) == [0.7]
+    assert isinstance(raw.inputs[-1], np.ndarray)  # the booster gets the row's values, not a frame
 
 
 def test_a_raw_model_that_answers_otherwise_keeps_the_wrapper() -> None:

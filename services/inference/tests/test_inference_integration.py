@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
 from collections.abc import Callable
 
+import aiohttp
 import lightgbm
 import mlflow.pyfunc
 import numpy as np
@@ -38,6 +40,17 @@ async def _until(condition: Callable[[], object], timeout_s: float) -> None:
     raise AssertionError(f"condition not met within {timeout_s}s")
 
 
+async def _check_models_route(port: int, versions: list[str], feature_set_version: str) -> None:
+    """GET /models: the registered versions, newest first, and the one served now."""
+    async with aiohttp.ClientSession() as http, http.get(f"http://127.0.0.1:{port}/models") as r:
+        assert r.status == 200
+        listed = await r.json()
+    assert listed["serving"] == versions[0] and listed["aliases"] == {"live": versions[0]}
+    assert [v["version"] for v in listed["versions"]] == versions
+    assert listed["versions"][0]["aliases"] == ["live"] and listed["versions"][0]["kind"] == "lightgbm"
+    assert listed["versions"][0]["lineage"]["feature_set_version"] == feature_set_version
+
+
 @pytest.mark.integration
 async def test_service_scores_rejects_and_follows_the_alias(
     mlflow_tracking_uri: str, kafka_bootstrap: str, unique: str, monkeypatch: pytest.MonkeyPatch
@@ -63,8 +76,11 @@ async def test_service_scores_rejects_and_follows_the_alias(
         target: list[Signal] | list[DeadLetter] = received if isinstance(delivery.message, Signal) else dead
         target.append(delivery.message)  # type: ignore[arg-type]
 
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
     settings = InferenceSettings(
-        http_port=0,
+        http_port=port,
         kafka_bootstrap=kafka_bootstrap,
         mlflow_tracking_uri=mlflow_tracking_uri,
         model_name=model_name,
@@ -112,6 +128,7 @@ async def test_service_scores_rejects_and_follows_the_alias(
             await bus.publish(vectors, later)
             await asyncio.sleep(1.0)
         assert len(dead) == 1
+        await _check_models_route(port, [second, first], catalogue.version)
     finally:
         stop.set()
         for task in tasks:
@@ -131,7 +148,8 @@ def test_a_registered_lightgbm_model_is_served_by_its_booster_with_the_wrapper_s
         mlflow_tracking_uri, model_name, f"kestrel-direct-{unique}", names, "fs-test", seed=3
     )
     served = MlflowModelSource(mlflow_tracking_uri).load(model_name, version)
-    assert isinstance(getattr(served.predict, "__self__", None), lightgbm.Booster)
     wrapper = mlflow.pyfunc.load_model(f"models:/{model_name}/{version}")
+    assert served.predict != wrapper.predict  # the booster's own predict, not the schema-checking wrapper
+    assert isinstance(wrapper.get_raw_model(), lightgbm.Booster)
     rows = pd.DataFrame(np.random.default_rng(0).normal(size=(50, 3)), columns=names)
     assert np.allclose(served.predict(rows), wrapper.predict(rows))

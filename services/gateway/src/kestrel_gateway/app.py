@@ -12,7 +12,7 @@ from fastapi.telemetry import TelemetryConfig
 
 from kestrel_gateway.errors import install_error_handlers
 from kestrel_gateway.observability import ObservabilityMiddleware
-from kestrel_gateway.routes import backtests, market, ops, orders, portfolio, risk, uploads, ws
+from kestrel_gateway.routes import backtests, market, models, ops, orders, portfolio, risk, uploads, ws
 from kestrel_gateway.runtime import GatewayRuntime
 
 __all__ = ["create_app"]
@@ -44,7 +44,7 @@ def create_app(runtime: GatewayRuntime) -> FastAPI:
     )
     app.state.runtime = runtime
     install_error_handlers(app)
-    for module in (ops, market, uploads, orders, risk, portfolio, backtests, ws):
+    for module in (ops, market, uploads, orders, risk, portfolio, backtests, models, ws):
         app.include_router(module.router)
     origins = list(runtime.settings.cors_origins)
     if origins:

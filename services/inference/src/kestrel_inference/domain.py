@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from kestrel_contracts.events import derived_event_id, now_ns
@@ -117,7 +118,8 @@ def feature_row(
     for earlier in lags:
         row.extend(float(earlier[name]) for name in model.feature_names)
     row.extend(float(values[name]) for name in model.feature_names)
-    return pd.DataFrame([row], columns=list(model.input_columns), dtype="float64")
+    # From an array: a frame built from a Python list of 800 values (an LSTM's window) costs ~3 ms.
+    return pd.DataFrame(np.array([row], dtype=np.float64), columns=list(model.input_columns), copy=False)
 
 
 def _check_names(model: ServedModel, values: Mapping[str, float], which: str) -> None:

@@ -22,6 +22,7 @@ from kestrel_inference.model_registry import ModelHolder
 from kestrel_inference.scoring import score
 from kestrel_messaging import PermanentError
 from kestrel_platform.health import HealthServer, ReadinessCheck
+from kestrel_platform.model_catalogue import ModelCatalogue, ModelNotFoundError, RegistryUnavailableError
 
 
 class BadRequestError(ValueError):
@@ -90,6 +91,25 @@ def predict_route(
         return web.json_response(body)
 
     return predict
+
+
+def models_route(
+    catalogue: ModelCatalogue, holder: ModelHolder
+) -> Callable[[web.Request], Awaitable[web.Response]]:
+    """``GET /models``: the served model's registered versions (aliases, metrics, lineage, gate
+    record) and which version this process serves now."""
+
+    async def models(_request: web.Request) -> web.Response:
+        try:
+            listed = await catalogue.versions(holder.name)
+        except ModelNotFoundError as exc:
+            return _error(404, str(exc))
+        except RegistryUnavailableError as exc:
+            return _error(503, str(exc))
+        serving = holder.current.version if holder.current is not None else None
+        return web.json_response({**listed, "alias": holder.alias, "serving": serving})
+
+    return models
 
 
 class InferenceHttpServer(HealthServer):

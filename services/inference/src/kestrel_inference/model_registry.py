@@ -118,15 +118,23 @@ def direct_predict(model: PyFuncModel, names: Sequence[str]) -> Callable[[pd.Dat
     (class labels, say) keeps the wrapper.
     """
     try:
-        raw = model.get_raw_model()  # type: ignore[no-untyped-call]
         probe = pd.DataFrame([[0.5] * len(names)], columns=list(names), dtype="float64")
-        classifier = getattr(raw, "classifier", None)  # a Kestrel pyfunc model: the fitted kind
-        direct = (lambda frame: classifier.predict_proba(frame)[:, 1]) if classifier else raw.predict
+        direct = _raw_predict(model)
         if np.allclose(np.asarray(direct(probe)), np.asarray(model.predict(probe))):
-            return cast("Callable[[pd.DataFrame], Any]", direct)
+            return direct
     except Exception as exc:  # no raw model, or it cannot take the frame: the wrapper it is
         _log.info("model.direct_predict_unavailable", error=repr(exc))
     return cast("Callable[[pd.DataFrame], Any]", model.predict)
+
+
+def _raw_predict(model: PyFuncModel) -> Callable[[pd.DataFrame], Any]:
+    """A Kestrel pyfunc model's fitted classifier, or the flavour's raw model (a LightGBM booster,
+    fed the row's values: a one-row DataFrame costs it ~250 us, a NumPy row ~20 us)."""
+    if getattr(model, "loader_module", "") == "mlflow.pyfunc.model":
+        classifier = model.unwrap_python_model().classifier  # type: ignore[no-untyped-call]
+        return lambda frame: classifier.predict_proba(frame)[:, 1]
+    raw = model.get_raw_model()  # type: ignore[no-untyped-call]
+    return lambda frame: raw.predict(frame.to_numpy(dtype=np.float64))
 
 
 class ModelHolder:

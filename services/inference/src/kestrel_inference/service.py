@@ -32,6 +32,7 @@ from kestrel_messaging.kafka import KafkaBus
 from kestrel_platform.health import ReadinessCheck
 from kestrel_platform.lifecycle import sleep_or_stop
 from kestrel_platform.logging import get_logger
+from kestrel_platform.model_catalogue import ModelCatalogue
 from kestrel_platform.probes import kafka_probe, mlflow_probe, postgres_probe
 from kestrel_store.pool import create_pool
 
@@ -77,6 +78,7 @@ async def _model_source(settings: InferenceSettings, stack: contextlib.AsyncExit
         chosen.volatility_feature,
         reload_interval_s=settings.reload_interval_s,
         windows=VectorWindows(history),
+        catalogue=ModelCatalogue(settings.mlflow_tracking_uri),
     )
 
 

@@ -19,13 +19,14 @@ from google.protobuf.message import Message
 from kestrel_contracts.v1.feature_vector_pb2 import FeatureVector
 from kestrel_contracts.v1.signal_pb2 import Signal
 from kestrel_inference.domain import Thresholds, to_signal
-from kestrel_inference.http_api import predict_route
+from kestrel_inference.http_api import models_route, predict_route
 from kestrel_inference.model_registry import ModelHolder
 from kestrel_inference.scoring import score
 from kestrel_inference.vector_window import VectorWindows
 from kestrel_messaging import PermanentError
 from kestrel_platform.health import ReadinessCheck
 from kestrel_platform.logging import get_logger
+from kestrel_platform.model_catalogue import ModelCatalogue
 
 _log = get_logger("kestrel.inference.source")
 
@@ -65,8 +66,10 @@ class ModelSignalSource:
         *,
         reload_interval_s: float = 30.0,
         windows: VectorWindows | None = None,
+        catalogue: ModelCatalogue | None = None,
     ) -> None:
         self.holder, self.thresholds, self._windows = holder, thresholds, windows
+        self._catalogue = catalogue
         self._strategy_id, self._volatility, self._interval = (
             strategy_id,
             volatility_feature,
@@ -77,7 +80,10 @@ class ModelSignalSource:
         return {"model": self.holder.readiness}
 
     def routes(self) -> Sequence[web.RouteDef]:
-        return [web.post("/predict", predict_route(self.holder, self.thresholds))]
+        routes = [web.post("/predict", predict_route(self.holder, self.thresholds))]
+        if self._catalogue is not None:
+            routes.append(web.get("/models", models_route(self._catalogue, self.holder)))
+        return routes
 
     async def run(self, stop: asyncio.Event) -> None:
         await self.holder.run(stop, self._interval)
