@@ -36,10 +36,11 @@ def test_the_gate_decides_with_reasons_and_the_lstm_serves_its_offline_predictio
     mlflow_tracking_uri: str, unique: str
 ) -> None:
     name = f"gate-test-{unique}"
-    first = _train(mlflow_tracking_uri, name)
+    first = _train(mlflow_tracking_uri, name, "--labels", "triple-barrier")
     assert "promoted" in first and "no champion to beat" in first
     client = MlflowClient(mlflow_tracking_uri)
     assert client.get_model_version_by_alias(name, "live").version == "1"
+    assert client.get_model_version(name, "1").tags["label_definition"].startswith("triple barrier")
 
     second = _train(mlflow_tracking_uri, name, "--models", "lstm", "--serve", "lstm")
     assert "gate:" in second

@@ -41,3 +41,32 @@ def test_bad_label_specs_are_refused(horizon: int, cost_bps: float) -> None:
 def test_the_definition_names_the_horizon_and_the_cost() -> None:
     text = LabelSpec(5, 10).describe()
     assert "close[t+5]" in text and "10 bps" in text
+
+
+def test_triple_barrier_labels_take_the_first_barrier_crossed() -> None:
+    rng = np.random.default_rng(0)
+    base = np.exp(np.cumsum(rng.normal(0, 0.01, 40)))  # 40 bars of 1% noise for the volatility
+    spec = LabelSpec(horizon=3, cost_bps=10, method="triple_barrier", barrier_k=2.0, vol_window=20)
+    t = 30
+    sigma = np.std(np.diff(np.log(base[t - 20 : t + 1])), ddof=1)
+    up_first = base.copy()
+    up_first[t + 1] = base[t] * math.exp(3 * sigma)  # past the upper barrier at once ...
+    up_first[t + 2] = base[t] * math.exp(-3 * sigma)  # ... then past the lower: up came first
+    assert spec.labels(up_first)[t] == 1.0
+    down_first = base.copy()
+    down_first[t + 1 : t + 4] = base[t] * np.exp([-0.5 * sigma, -3 * sigma, 3 * sigma])
+    assert spec.labels(down_first)[t] == 0.0
+    vertical = base.copy()
+    vertical[t + 1 : t + 4] = base[t] * np.exp([0.1 * sigma, 0.2 * sigma, 0.0001])  # inside the band
+    assert np.isnan(spec.labels(vertical)[t])
+    vertical[t + 3] = base[t] * math.exp(0.5 * sigma)  # no barrier, past the cost at t+horizon
+    assert spec.labels(vertical)[t] == 1.0
+    labels = spec.labels(base)
+    assert np.isnan(labels[:20]).all()  # no volatility before vol_window returns
+    assert np.isnan(labels[-3:]).all()  # no future past the vertical barrier
+    changed = up_first.copy()
+    changed[t + 4 :] *= 5.0  # bars after the vertical barrier change nothing at t
+    assert spec.labels(changed)[t] == 1.0
+    assert "triple barrier" in spec.describe()
+    with pytest.raises(ValueError, match="label method"):
+        LabelSpec(method="nope")  # type: ignore[arg-type]

@@ -93,6 +93,10 @@ def train(
     reference: str = typer.Option("SP500", help="Reference symbol of the cross-asset features."),
     horizon: int = typer.Option(5, min=1, help="Label horizon in bars."),
     cost_bps: float = typer.Option(10.0, min=0.0, help="Round-trip cost in bps (the no-trade band)."),
+    labels: str = typer.Option(
+        "fixed", help="fixed (sign of the horizon return past the cost band) | triple-barrier."
+    ),
+    barrier_k: float = typer.Option(2.0, min=0.01, help="Triple barrier: barriers at +-k volatilities."),
     embargo: int | None = typer.Option(None, help="Bars purged before validation (default: horizon)."),
     validation_fraction: float = typer.Option(0.2, min=0.01, max=0.9, help="Latest share of time held out."),
     timeframe: str = typer.Option("1d", help="Bar timeframe."),
@@ -126,6 +130,8 @@ def train(
 
     if source not in ("auto", "store", "sample"):
         raise typer.BadParameter("source must be auto, store or sample", param_hint="--source")
+    if labels not in ("fixed", "triple-barrier"):
+        raise typer.BadParameter("labels must be fixed or triple-barrier", param_hint="--labels")
     names = tuple(s.strip() for s in symbols.split(",") if s.strip())
     if not names:
         raise typer.BadParameter("give at least one symbol", param_hint="--symbols")
@@ -161,6 +167,8 @@ def train(
         reference=reference,
         horizon=horizon,
         cost_bps=cost_bps,
+        label_method=labels.replace("-", "_"),
+        barrier_k=barrier_k,
         embargo=embargo,
         validation_fraction=validation_fraction,
         timeframe=timeframe,

@@ -16,7 +16,7 @@ import pandas as pd
 
 from kestrel_featurelib import FeatureSet
 from kestrel_inference.domain import window_columns
-from kestrel_inference.training.labels import LabelSpec, direction_labels, forward_log_return
+from kestrel_inference.training.labels import LabelSpec, forward_log_return
 from kestrel_inference.training.split import IntArray
 
 ROW_COLUMNS = ("symbol", "ts", "pos", "label_end_ts", "fwd_ret", "label")
@@ -91,7 +91,7 @@ def symbol_rows(
             "pos": np.arange(len(ts), dtype=np.int64),
             "label_end_ts": label_end,
             "fwd_ret": fwd,
-            "label": direction_labels(fwd, spec.cost),
+            "label": spec.labels(bars["close"].to_numpy(dtype=np.float64)),
         }
     )
     frame = pd.concat([frame, features], axis=1)

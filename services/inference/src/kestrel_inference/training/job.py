@@ -41,6 +41,8 @@ class TrainingConfig:
     reference: str = "SP500"
     horizon: int = 5
     cost_bps: float = 10.0
+    label_method: str = "fixed"  # or "triple_barrier" (LabelSpec)
+    barrier_k: float = 2.0
     embargo: int | None = None  # bars; None = the horizon
     validation_fraction: float = 0.2
     validation_start: datetime | None = None  # the cut itself, instead of the latest fraction
@@ -104,7 +106,12 @@ def run_training(config: TrainingConfig, report: Callable[[str], None] = print) 
     if not config.symbols:
         raise TrainingError("no symbols given")
     try:
-        spec = LabelSpec(config.horizon, config.cost_bps)
+        spec = LabelSpec(
+            config.horizon,
+            config.cost_bps,
+            method=config.label_method,  # type: ignore[arg-type]  # LabelSpec checks it
+            barrier_k=config.barrier_k,
+        )
     except ValueError as exc:
         raise TrainingError(str(exc)) from exc
     embargo = config.horizon if config.embargo is None else config.embargo
@@ -188,6 +195,7 @@ def run_training(config: TrainingConfig, report: Callable[[str], None] = print) 
         "timeframe": config.timeframe,
         "horizon": spec.horizon,
         "cost_bps": spec.cost_bps,
+        "label_method": spec.method,
         "embargo": embargo,
         "validation_fraction": config.validation_fraction,
         "validation_start": _iso(split.validation_start),
