@@ -54,10 +54,10 @@ def test_triple_barrier_labels_take_the_first_barrier_crossed() -> None:
     up_first[t + 2] = base[t] * math.exp(-3 * sigma)  # ... then past the lower: up came first
     assert spec.labels(up_first)[t] == 1.0
     down_first = base.copy()
-    down_first[t + 1 : t + 4] = base[t] * np.exp([-0.5 * sigma, -3 * sigma, 3 * sigma])
+    down_first[t + 1 : t + 4] = base[t] * np.exp(np.array([-0.5, -3.0, 3.0]) * sigma)
     assert spec.labels(down_first)[t] == 0.0
     vertical = base.copy()
-    vertical[t + 1 : t + 4] = base[t] * np.exp([0.1 * sigma, 0.2 * sigma, 0.0001])  # inside the band
+    vertical[t + 1 : t + 4] = base[t] * np.exp(np.array([0.1 * sigma, 0.2 * sigma, 0.0001]))  # in the band
     assert np.isnan(spec.labels(vertical)[t])
     vertical[t + 3] = base[t] * math.exp(0.5 * sigma)  # no barrier, past the cost at t+horizon
     assert spec.labels(vertical)[t] == 1.0
