@@ -193,5 +193,33 @@ def train(
     console.print(summary_table(result))
 
 
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def retrain(
+    ctx: typer.Context,
+    psi_threshold: float = typer.Option(0.25, min=0.0, help="Retrain when a feature's PSI exceeds this."),
+    force: bool = typer.Option(False, help="Retrain whatever the drift (a scheduled retraining)."),
+) -> None:
+    """Retrain when the features drifted (PSI from Prometheus): `kestrel train` with the options given
+    after `--`, whose challenger is promoted only past the gate."""
+    from typer.main import get_command  # noqa: PLC0415
+
+    from kestrel_cli.retrain import DriftReadError, decide, read_drift  # noqa: PLC0415
+
+    settings = CliSettings.load()
+    try:
+        readings = read_drift(settings.prometheus_url)
+    except DriftReadError as exc:
+        if not force:
+            typer.echo(f"kestrel retrain: {exc}", err=True)
+            raise typer.Exit(1) from exc
+        readings = []
+    decision = decide(readings, psi_threshold, force=force)
+    typer.echo(
+        f"kestrel retrain: {'retraining' if decision.retrain else 'not retraining'}: {decision.reason}"
+    )
+    if decision.retrain:
+        get_command(app).main(["train", *ctx.args], prog_name="kestrel", standalone_mode=False)
+
+
 if __name__ == "__main__":
     app()
