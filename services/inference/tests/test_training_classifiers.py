@@ -8,7 +8,7 @@ import pytest
 from sklearn.metrics import roc_auc_score  # type: ignore[import-untyped]
 
 from kestrel_inference.domain import window_columns
-from kestrel_inference.training.classifiers import KINDS, LogisticBaseline, new_classifier
+from kestrel_inference.training.classifiers import KINDS, AveragingEnsemble, LogisticBaseline, new_classifier
 from kestrel_inference.training.dataset import window_frame
 
 
@@ -24,7 +24,8 @@ def _rows(n: int, seed: int) -> tuple[pd.DataFrame, np.ndarray]:
 def test_each_kind_fits_and_gives_probabilities_that_rank_the_signal(kind: str) -> None:
     x, y = _rows(1500, seed=1)
     xt, yt = _rows(500, seed=2)
-    params = {"window": 1, "epochs": 20, "learning_rate": 5e-3} if kind == "lstm" else {}
+    one_bar = {"window": 1, "epochs": 20, "learning_rate": 5e-3}  # the frame holds one bar
+    params = {"lstm": one_bar, "ensemble": {f"lstm.{k}": v for k, v in one_bar.items()}}.get(kind, {})
     model = new_classifier(kind, params)
     model.fit(x, y)
     proba = model.predict_proba(xt)
@@ -97,3 +98,17 @@ def test_the_lstm_fits_its_imputation_and_scaling_on_the_training_rows_only() ->
     model.fit(shifted.iloc[:500], y[:500])
     fitted = model._mean  # type: ignore[attr-defined]
     assert np.allclose(fitted, x.iloc[:500][["a", "b"]].to_numpy().mean(axis=0), atol=0.1)
+
+
+def test_the_ensemble_averages_every_kind_each_reading_its_own_window() -> None:
+    x, y = _sequences(800, seed=7, lag=2)  # window 4 over features a, b
+    model = new_classifier("ensemble", {"lstm.window": 4, "lstm.epochs": 2})
+    assert isinstance(model, AveragingEnsemble)
+    assert model.window == 4 and [m.kind for m in model.members] == ["logreg", "lightgbm", "xgboost", "lstm"]
+    model.fit(x, y)
+    logreg = model.members[0]
+    assert isinstance(logreg, LogisticBaseline)
+    assert logreg._pipeline.n_features_in_ == 2  # the bar's own features only
+    proba = model.predict_proba(x)
+    members = np.mean([m.predict_proba(model._inputs(m, x)) for m in model.members], axis=0)
+    assert np.allclose(proba, members)

@@ -5,7 +5,8 @@
   fitted inside ``fit``, so in cross-validation they see the training fold only.
 - ``lightgbm``: the gradient-boosted trees the live service serves today (``model.fit``).
 - ``xgboost``: XGBoost's histogram trees (the CPU build; NaN handled natively).
-- ``ensemble``: the average of the tabular kinds' probabilities.
+- ``ensemble``: the average of the other kinds' probabilities (the LSTM's included: the ensemble's
+  window is the longest of its members', and each member reads the lags it needs).
 - ``lstm``: a PyTorch LSTM over the last ``window`` vectors (``sequence``; torch is imported only
   when one is made).
 
@@ -131,13 +132,24 @@ class AveragingEnsemble:
     kind: str = field(default="ensemble", init=False)
     window: int = field(default=1, init=False)
 
+    def __post_init__(self) -> None:
+        self.window = max(m.window for m in self.members)
+
+    def _inputs(self, member: Classifier, features: pd.DataFrame) -> pd.DataFrame:
+        """The member's own window of the ensemble's: the last ``member.window`` lag blocks."""
+        if member.window == self.window:
+            return features
+        per_bar = len(features.columns) // self.window
+        return features.iloc[:, len(features.columns) - member.window * per_bar :]
+
     def fit(self, features: pd.DataFrame, labels: Labels) -> None:
         for member in self.members:
-            member.fit(features, labels)
+            member.fit(self._inputs(member, features), labels)
 
     def predict_proba(self, features: pd.DataFrame) -> Probabilities:
         return np.asarray(
-            np.mean([m.predict_proba(features) for m in self.members], axis=0), dtype=np.float64
+            np.mean([m.predict_proba(self._inputs(m, features)) for m in self.members], axis=0),
+            dtype=np.float64,
         )
 
     def params(self) -> dict[str, Any]:
@@ -152,7 +164,7 @@ def _init_fields(model: Any) -> dict[str, Any]:
 def _ensemble(**params: Any) -> AveragingEnsemble:
     """Members' parameters come prefixed by their kind (``lightgbm.num_leaves``), as ``params()``
     gives them, so a logged ensemble's parameters rebuild it."""
-    members: dict[str, dict[str, Any]] = {"logreg": {}, "lightgbm": {}, "xgboost": {}}
+    members: dict[str, dict[str, Any]] = {"logreg": {}, "lightgbm": {}, "xgboost": {}, "lstm": {}}
     for key, value in params.items():
         kind, _, name = key.partition(".")
         if kind not in members or not name:
@@ -163,6 +175,7 @@ def _ensemble(**params: Any) -> AveragingEnsemble:
             LogisticBaseline(**members["logreg"]),
             _lightgbm(**members["lightgbm"]),
             XgBoostModel(**members["xgboost"]),
+            _lstm(**members["lstm"]),
         )
     )
 
@@ -188,11 +201,12 @@ KINDS: Mapping[str, Callable[..., Classifier]] = {
 
 def kind_window(kind: str, params: Mapping[str, Any] | None = None) -> int:
     """How many bars of vectors one input row of ``kind`` holds, without building the model."""
-    if kind != "lstm":
+    if kind not in ("lstm", "ensemble"):
         return 1
     from kestrel_inference.training.sequence import LstmClassifier  # noqa: PLC0415
 
-    return int((params or {}).get("window", LstmClassifier.window))
+    key = "window" if kind == "lstm" else "lstm.window"
+    return int((params or {}).get(key, LstmClassifier.window))
 
 
 def new_classifier(kind: str, params: Mapping[str, Any] | None = None) -> Classifier:
