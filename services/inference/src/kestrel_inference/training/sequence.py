@@ -23,6 +23,7 @@ from torch import nn
 from kestrel_inference.domain import window_columns
 
 Probabilities = np.ndarray[Any, np.dtype[np.float64]]
+FEW_ROWS = 64  # as kestrel_inference.training.classifiers.FEW_ROWS (not imported: no cycle)
 CLIP = 8.0  # standardized values beyond this many deviations are clipped (one bad tick, not a signal)
 
 
@@ -119,8 +120,14 @@ class LstmClassifier:
     def predict_proba(self, features: pd.DataFrame) -> Probabilities:
         if self._net is None:
             raise RuntimeError("the lstm is not fitted")
-        with torch.inference_mode():
-            logits = self._net(torch.from_numpy(self._sequences(features)))
+        threads = torch.get_num_threads()
+        if len(features) <= FEW_ROWS:  # a live row: one thread (see LightGbmModel.predict_proba)
+            torch.set_num_threads(1)
+        try:
+            with torch.inference_mode():
+                logits = self._net(torch.from_numpy(self._sequences(features)))
+        finally:
+            torch.set_num_threads(threads)
         p_up = torch.sigmoid(logits).numpy().astype(np.float64)
         return np.column_stack([1.0 - p_up, p_up])
 
