@@ -69,6 +69,8 @@ def test_train_refuses_unknown_model_kinds_and_a_single_fold() -> None:
     assert result.exit_code == 2 and "--serve" in result.output
     result = runner.invoke(app, ["train", "--cv-folds", "0"], env={"COLUMNS": "200"})
     assert result.exit_code == 2 and "--no-gate" in result.output
+    result = runner.invoke(app, ["train", "--gate-alpha", "1.5"], env={"COLUMNS": "200"})
+    assert result.exit_code == 2 and "--gate-alpha" in result.output
 
 
 def test_train_is_listed_with_its_options() -> None:

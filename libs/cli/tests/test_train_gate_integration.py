@@ -42,11 +42,12 @@ def test_the_gate_decides_with_reasons_and_the_lstm_serves_its_offline_predictio
     assert client.get_model_version_by_alias(name, "live").version == "1"
     assert client.get_model_version(name, "1").tags["label_definition"].startswith("triple barrier")
 
-    second = _train(mlflow_tracking_uri, name, "--models", "lstm", "--serve", "lstm")
+    second = _train(mlflow_tracking_uri, name, "--models", "lstm", "--serve", "lstm", "--gate-alpha", "0.2")
     assert "gate:" in second
     v2 = client.get_model_version(name, "2")
     assert v2.tags["model_kind"] == "lstm" and v2.tags["input_window"] == "16"
     assert v2.tags["gate_champion"] == "1"
+    assert "paired t-test p <= 0.2" in v2.tags["gate_policy"]  # the policy the command was given
     reasons = json.loads(v2.tags["gate_reasons"])
     assert reasons[0].startswith("leakage check passed: shuffled-label AUC")
     assert reasons[1].startswith(

@@ -119,6 +119,15 @@ def train(
         "--gate/--no-gate",
         help="Promote to the alias only past the champion/challenger gate (--no-gate: always, recorded).",
     ),
+    gate_log_loss_gain: float = typer.Option(
+        0.001, min=0.0, help="Gate: the mean fold log-loss gain over the champion it needs."
+    ),
+    gate_alpha: float = typer.Option(
+        0.10, min=0.0, max=1.0, help="Gate: the paired t-test's significance level."
+    ),
+    gate_return_gain: float = typer.Option(
+        0.0, help="Gate: the out-of-sample return gain over the champion it must exceed."
+    ),
 ) -> None:
     """Train a direction classifier, register it in MLflow, and promote it past the gate."""
     from rich.console import Console  # noqa: PLC0415 - keep `kestrel --help` fast
@@ -126,6 +135,7 @@ def train(
     from kestrel_cli.train_economics import backtest_predictions  # noqa: PLC0415
     from kestrel_inference.training import TrainingConfig, TrainingError, run_training  # noqa: PLC0415
     from kestrel_inference.training.cv_run import parse_kinds  # noqa: PLC0415
+    from kestrel_inference.training.promotion import GatePolicy  # noqa: PLC0415
     from kestrel_inference.training.summary import summary_table  # noqa: PLC0415
 
     if source not in ("auto", "store", "sample"):
@@ -183,6 +193,9 @@ def train(
         economics=backtest_predictions,
         serve=served,
         gate=gate,
+        policy=GatePolicy(
+            min_log_loss_gain=gate_log_loss_gain, alpha=gate_alpha, min_return_gain=gate_return_gain
+        ),
     )
     console = Console()
     try:
