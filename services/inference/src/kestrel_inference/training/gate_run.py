@@ -20,6 +20,7 @@ from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
 from kestrel_inference.training.cv_run import CvSummary, Scoring, evaluate_kind
+from kestrel_inference.training.errors import TrainingError
 from kestrel_inference.training.promotion import Evidence, GateDecision, GatePolicy, decide
 from kestrel_inference.training.registry import Registered
 
@@ -34,11 +35,21 @@ class Champion:
     params: dict[str, Any]
 
 
+def _not_found(exc: MlflowException) -> bool:
+    """MLflow's answers for "no such model" and "no such alias"; anything else (an unreachable or
+    failing registry) must not read as "no champion", which would promote unopposed."""
+    if exc.error_code == "RESOURCE_DOES_NOT_EXIST":
+        return True
+    return exc.error_code == "INVALID_PARAMETER_VALUE" and "alias" in str(exc) and "not found" in str(exc)
+
+
 def current_champion(client: MlflowClient, name: str, alias: str) -> Champion | None:
     try:
         version = client.get_model_version_by_alias(name, alias)
-    except MlflowException:  # no such model or alias yet: nobody to beat
-        return None
+    except MlflowException as exc:
+        if _not_found(exc):  # no such model or alias yet: nobody to beat
+            return None
+        raise TrainingError(f"the gate cannot read the champion {name}@{alias}: {exc}") from exc
     tags = dict(version.tags)
     # Versions from before kinds were tagged are all LightGBM with the parameters of their run.
     params = json.loads(tags.get("model_params") or "{}")
