@@ -9,6 +9,7 @@ when MLflow cannot be reached or answers with a server error.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from datetime import UTC, datetime
@@ -34,6 +35,7 @@ LINEAGE_TAGS = (
 ARTIFACT_PATH = re.compile(r"(evaluation/[a-z_]+\.(json|png)|(cv|gate|features|data_range|label)\.json)")
 MEDIA_TYPES = {"json": "application/json", "png": "image/png"}
 MAX_VERSIONS = 50
+CONCURRENT_REQUESTS = 8  # versions described at once (three MLflow requests each)
 
 
 class ModelNotFoundError(LookupError):
@@ -70,9 +72,7 @@ class ModelCatalogue:
     async def versions(self, name: str) -> dict[str, Any]:
         """The model's versions, newest first, each with aliases, metrics, lineage and gate record."""
         async with aiohttp.ClientSession(timeout=self._timeout) as session:
-            model = (await self._get(session, "/api/2.0/mlflow/registered-models/get", name=name))[
-                "registered_model"
-            ]
+            aliases = await self._aliases(session, name)
             found = await self._get(
                 session,
                 "/api/2.0/mlflow/model-versions/search",
@@ -80,27 +80,21 @@ class ModelCatalogue:
                 max_results=str(MAX_VERSIONS),
                 order_by="version_number DESC",
             )
-            aliases: dict[str, list[str]] = {}
-            for entry in model.get("aliases", []):
-                aliases.setdefault(str(entry["version"]), []).append(entry["alias"])
-            out = [
-                await self._described(session, version, aliases.get(str(version["version"]), []))
-                for version in found.get("model_versions", [])
-            ]
-        return {
-            "name": name,
-            "aliases": {entry["alias"]: str(entry["version"]) for entry in model.get("aliases", [])},
-            "versions": out,
-        }
+            limit = asyncio.Semaphore(CONCURRENT_REQUESTS)  # each version costs three requests
+            out = await asyncio.gather(
+                *(
+                    self._described(session, version, aliases, limit)
+                    for version in found.get("model_versions", [])
+                )
+            )
+        by_alias = {alias: version for version, names in aliases.items() for alias in names}
+        return {"name": name, "aliases": dict(sorted(by_alias.items())), "versions": list(out)}
 
     async def version(self, name: str, version: str) -> dict[str, Any]:
-        if not version.isdigit():
-            raise ModelNotFoundError(f"version {version!r} is not a version number")
-        listed = await self.versions(name)
-        for entry in listed["versions"]:
-            if entry["version"] == version:
-                return dict(entry)
-        raise ModelNotFoundError(f"model {name} has no version {version}")
+        async with aiohttp.ClientSession(timeout=self._timeout) as session:
+            aliases = await self._aliases(session, name)
+            found = await self._model_version(session, name, version)
+            return await self._described(session, found, aliases, asyncio.Semaphore(CONCURRENT_REQUESTS))
 
     async def artifact(self, name: str, version: str, path: str) -> tuple[str, bytes]:
         """(media type, content) of one evaluation artifact of the version's training run."""
@@ -108,34 +102,40 @@ class ModelCatalogue:
             raise ModelNotFoundError(
                 f"{path!r} is not an evaluation artifact (evaluation/*.json|png, cv.json, ...)"
             )
-        described = await self.version(name, version)
         async with aiohttp.ClientSession(timeout=self._timeout) as session:
-            content = await self._get(session, "/get-artifact", path=path, run_id=described["run_id"])
+            found = await self._model_version(session, name, version)
+            content = await self._get(session, "/get-artifact", path=path, run_id=_run_id(found))
         return MEDIA_TYPES[path.rsplit(".", 1)[1]], bytes(content)
 
+    async def _aliases(self, session: aiohttp.ClientSession, name: str) -> dict[str, list[str]]:
+        """version -> its aliases (404 for an unknown model)."""
+        model = (await self._get(session, "/api/2.0/mlflow/registered-models/get", name=name))[
+            "registered_model"
+        ]
+        aliases: dict[str, list[str]] = {}
+        for entry in model.get("aliases", []):
+            aliases.setdefault(str(entry["version"]), []).append(entry["alias"])
+        return aliases
+
+    async def _model_version(self, session: aiohttp.ClientSession, name: str, version: str) -> dict[str, Any]:
+        if not version.isdigit():
+            raise ModelNotFoundError(f"version {version!r} is not a version number")
+        found = await self._get(session, "/api/2.0/mlflow/model-versions/get", name=name, version=version)
+        return dict(found["model_version"])
+
     async def _described(
-        self, session: aiohttp.ClientSession, version: dict[str, Any], aliases: list[str]
+        self,
+        session: aiohttp.ClientSession,
+        version: dict[str, Any],
+        aliases: dict[str, list[str]],
+        limit: asyncio.Semaphore,
     ) -> dict[str, Any]:
         tags = {t["key"]: t["value"] for t in version.get("tags", [])}
-        run_id = version.get("run_id") or tags.get("run_id", "")
-        metrics: dict[str, float] = {}
-        artifacts: list[str] = []
-        if run_id:
-            run = (await self._get(session, "/api/2.0/mlflow/runs/get", run_id=run_id))["run"]
-            metrics = {
-                m["key"]: m["value"]
-                for m in run.get("data", {}).get("metrics", [])
-                if "_fold_" not in m["key"]
-            }
-            for folder in ("", "evaluation"):
-                listed = await self._get(
-                    session, "/api/2.0/mlflow/artifacts/list", run_id=run_id, path=folder
-                )
-                files = listed.get("files", [])
-                artifacts += [f["path"] for f in files if ARTIFACT_PATH.fullmatch(f["path"])]
+        run_id = _run_id(version)
+        metrics, artifacts = await self._run_facts(session, run_id, limit) if run_id else ({}, [])
         return {
             "version": str(version["version"]),
-            "aliases": sorted(aliases),
+            "aliases": sorted(aliases.get(str(version["version"]), [])),
             "status": version.get("status", ""),
             "created_at": _iso(version.get("creation_timestamp")),
             "run_id": run_id,
@@ -152,6 +152,31 @@ class ModelCatalogue:
             "metrics": metrics,
             "artifacts": artifacts,
         }
+
+    async def _run_facts(
+        self, session: aiohttp.ClientSession, run_id: str, limit: asyncio.Semaphore
+    ) -> tuple[dict[str, float], list[str]]:
+        """The run's metrics (means, not the per-fold series) and its evaluation artifacts."""
+        async with limit:
+            run = (await self._get(session, "/api/2.0/mlflow/runs/get", run_id=run_id))["run"]
+            metrics = {
+                m["key"]: m["value"]
+                for m in run.get("data", {}).get("metrics", [])
+                if "_fold_" not in m["key"]
+            }
+            artifacts: list[str] = []
+            for folder in ("", "evaluation"):
+                listed = await self._get(
+                    session, "/api/2.0/mlflow/artifacts/list", run_id=run_id, path=folder
+                )
+                files = listed.get("files", [])
+                artifacts += [f["path"] for f in files if ARTIFACT_PATH.fullmatch(f["path"])]
+        return metrics, artifacts
+
+
+def _run_id(version: dict[str, Any]) -> str:
+    tags = {t["key"]: t["value"] for t in version.get("tags", [])}
+    return str(version.get("run_id") or tags.get("run_id", ""))
 
 
 def _quoted(name: str) -> str:

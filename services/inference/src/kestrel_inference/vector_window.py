@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from uuid import UUID
 
 import asyncpg
@@ -34,9 +34,8 @@ class VectorNotStoredError(RuntimeError):
 
 @dataclass
 class _Window:
-    size: int
-    last_ts_event: int
-    values: deque[Values] = field(default_factory=deque)
+    values: deque[Values]  # maxlen: how many vectors before the scored one it holds
+    last_ts_event: int = -1
 
 
 class VectorWindows:
@@ -48,13 +47,13 @@ class VectorWindows:
         """The symbol's last ``size`` vectors before ``vector``, oldest first."""
         key = (vector.symbol, vector.timeframe, vector.feature_set_version)
         window = self._windows.get(key)
-        if window is None or vector.ts_event <= window.last_ts_event or window.size < size:
+        if window is None or vector.ts_event <= window.last_ts_event or (window.values.maxlen or 0) < size:
             stored = await self._history(vector, size)
             if stored is None:
                 raise VectorNotStoredError(
                     f"vector of bar {vector.source_bar_event_id} ({vector.symbol}) is not in the store yet"
                 )
-            window = _Window(size, -1, deque(stored, maxlen=size))
+            window = _Window(deque(stored, maxlen=size))
             self._windows[key] = window
         return list(window.values)[-size:] if size else []
 

@@ -133,19 +133,20 @@ def evaluate_kind(
     if shuffle_seed is not None:
         rng = np.random.default_rng(shuffle_seed)
         labels = rng.permutation(inputs.rows["label"].to_numpy(dtype=np.int64))
-    with_economics = scoring.economics is not None and scoring.bars is not None and labels is None
+    # Shuffled labels are a leakage check, not a strategy: no backtest of them.
+    economics = scoring.economics if labels is None and scoring.bars is not None else None
     cv = cross_validate(
         functools.partial(new_classifier, kind, dict(params)),
         inputs.rows,
         inputs.feature_names,
         scoring.folds,
         labels=labels,
-        score=inputs.scoring_rows if with_economics else None,
+        score=inputs.scoring_rows if economics is not None else None,
     )
-    if not with_economics or scoring.economics is None or scoring.bars is None:
+    if economics is None or scoring.bars is None:
         return cv, {}
     scored = pd.concat([f.scored for f in cv.folds if f.scored is not None], ignore_index=True)
-    return cv, dict(scoring.economics(scored, scoring.bars, scoring.timeframe))
+    return cv, dict(economics(scored, scoring.bars, scoring.timeframe))
 
 
 def run_cv(

@@ -129,7 +129,8 @@ def run_training(config: TrainingConfig, report: Callable[[str], None] = print) 
                 f"(warm-up {feature_set.warmup} + horizon + embargo + minimum train/validation rows)"
             )
     reference = loaded[config.reference].frame[["ts", "close"]]
-    dataset = build_dataset({s: loaded[s].frame for s in config.symbols}, reference, feature_set, spec)
+    frames = {s: loaded[s].frame for s in config.symbols}
+    dataset = build_dataset(frames, reference, feature_set, spec)
     try:
         split = time_split(
             dataset.rows,
@@ -159,7 +160,7 @@ def run_training(config: TrainingConfig, report: Callable[[str], None] = print) 
             report=report,
             tune_trials=config.tune_trials,
             economics=config.economics,
-            bars={s: loaded[s].frame for s in config.symbols},
+            bars=frames,
             timeframe=config.timeframe,
         )
     model = _served_model(config, cv)
@@ -244,13 +245,7 @@ def run_training(config: TrainingConfig, report: Callable[[str], None] = print) 
     )
     decision = None
     if config.gate and cv is not None:
-        scoring = Scoring(
-            dataset,
-            cv.folds,
-            config.economics,
-            {s: loaded[s].frame for s in config.symbols},
-            config.timeframe,
-        )
+        scoring = Scoring(dataset, cv.folds, config.economics, frames, config.timeframe)
         registered, decision = run_gate(
             tracking_uri=config.tracking_uri,
             registered=registered,
