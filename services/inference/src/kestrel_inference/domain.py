@@ -31,6 +31,7 @@ __all__ = [
     "predict_up",
     "to_signal",
     "window_columns",
+    "window_layout",
 ]
 
 ACTION_NAMES: Mapping[int, str] = {
@@ -48,13 +49,20 @@ class InvalidFeaturesError(PermanentError):
     """Features the model needs are missing, or ones it does not know are present, or not numbers."""
 
 
-def window_columns(names: Sequence[str], window: int) -> tuple[str, ...]:
-    """A window of the last ``window`` vectors as one row's columns, oldest first: every feature at
-    t-(window-1) (``name@t-k``), ..., then at t under its plain name, so a one-bar window is the
-    feature row itself."""
+def window_layout(names: Sequence[str], window: int) -> tuple[tuple[str, int, str], ...]:
+    """(column, lag, feature) of a window of the last ``window`` vectors as one row, oldest first:
+    every feature at t-(window-1) (``name@t-k``), ..., then at t under its plain name, so a one-bar
+    window is the feature row itself."""
     return tuple(
-        name if lag == 0 else f"{name}@t-{lag}" for lag in range(window - 1, -1, -1) for name in names
+        (name if lag == 0 else f"{name}@t-{lag}", lag, name)
+        for lag in range(window - 1, -1, -1)
+        for name in names
     )
+
+
+def window_columns(names: Sequence[str], window: int) -> tuple[str, ...]:
+    """The columns of ``window_layout``."""
+    return tuple(column for column, _, _ in window_layout(names, window))
 
 
 @dataclass(frozen=True, slots=True)

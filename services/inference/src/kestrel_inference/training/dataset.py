@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from kestrel_featurelib import FeatureSet
-from kestrel_inference.domain import window_columns
+from kestrel_inference.domain import window_layout
 from kestrel_inference.training.labels import LabelSpec, forward_log_return
 from kestrel_inference.training.split import IntArray
 
@@ -61,16 +61,10 @@ class Dataset:
 
 
 def window_frame(rows: pd.DataFrame, names: tuple[str, ...], window: int) -> pd.DataFrame:
-    """``window_columns(names, window)`` of ``rows`` (ordered by ts within each symbol)."""
+    """The ``window_layout(names, window)`` columns of ``rows`` (ordered by ts within each symbol)."""
     by_symbol = rows.groupby("symbol", sort=False)[list(names)]
-    columns: dict[str, pd.Series] = {}
     lags = {lag: by_symbol.shift(lag) if lag else rows[list(names)] for lag in range(window)}
-    for column, (lag, name) in zip(
-        window_columns(names, window),
-        ((lag, name) for lag in range(window - 1, -1, -1) for name in names),
-        strict=True,
-    ):
-        columns[column] = lags[lag][name]
+    columns = {column: lags[lag][name] for column, lag, name in window_layout(names, window)}
     return pd.DataFrame(columns, index=rows.index)
 
 

@@ -14,7 +14,7 @@ import numpy.typing as npt
 import pandas as pd
 from sklearn.metrics import log_loss  # type: ignore[import-untyped]
 
-from kestrel_inference.domain import window_columns
+from kestrel_inference.domain import window_layout
 from kestrel_inference.training.classifiers import Classifier, LightGbmModel
 
 
@@ -32,13 +32,11 @@ def feature_importances(
         return dict(zip(names, (float(g) for g in gains), strict=True)), "total gain"
     rng = np.random.default_rng(seed)
     base = float(log_loss(labels, model.predict_proba(inputs)[:, 1], labels=[0, 1]))
-    lagged = dict(
-        zip(window_columns(names, model.window), (n for _ in range(model.window) for n in names), strict=True)
-    )
+    layout = window_layout(names, model.window)
     out: dict[str, float] = {}
     order = rng.permutation(len(inputs))
     for name in names:
-        columns = [c for c, feature in lagged.items() if feature == name]
+        columns = [column for column, _, feature in layout if feature == name]
         shuffled = inputs.copy()
         shuffled[columns] = inputs[columns].to_numpy()[order]
         loss = float(log_loss(labels, model.predict_proba(shuffled)[:, 1], labels=[0, 1]))
