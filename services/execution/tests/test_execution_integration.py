@@ -7,8 +7,6 @@ read back from Kafka execution.reports and the rows from trading.orders / fills 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import AsyncIterator, Callable
 from decimal import Decimal
 
 import asyncpg
@@ -16,101 +14,17 @@ import pytest
 
 from kestrel_contracts.events import datetime_to_ns, new_event_id, now_ns
 from kestrel_contracts.registry import channel
-from kestrel_contracts.v1.execution_report_pb2 import ExecutionReason, ExecutionReport
+from kestrel_contracts.v1.execution_report_pb2 import ExecutionReason
 from kestrel_contracts.v1.execution_report_pb2 import OrderStatus as Status
 from kestrel_contracts.v1.operator_command_pb2 import KillSwitch as KillSwitchCommand
 from kestrel_contracts.v1.operator_command_pb2 import OperatorCommand
-from kestrel_execution.broker import PaperBroker
-from kestrel_execution.service import serve
-from kestrel_execution.settings import ExecutionSettings
 from kestrel_execution.testing import bar, order_request
-from kestrel_messaging import Delivery
-from kestrel_messaging.kafka import KafkaBus
-from kestrel_messaging.redis_streams import RedisStreamBus
+from kestrel_execution.testing_harness import Harness, until
 from kestrel_platform.kill_switch import KillSwitch
 from kestrel_store.bars import row_from_event, upsert_bars
 from kestrel_store.migrate import apply_migrations
 
 pytestmark = pytest.mark.integration
-
-
-async def _until(condition: Callable[[], object], timeout_s: float = 60) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout_s
-    while asyncio.get_running_loop().time() < deadline:
-        if condition():
-            return
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"condition not met within {timeout_s}s")
-
-
-class Harness:
-    """Start/stop the service, publish orders and bars, collect every report."""
-
-    def __init__(self, settings: ExecutionSettings, kafka: KafkaBus, streams: RedisStreamBus) -> None:
-        self.settings, self.kafka, self.streams = settings, kafka, streams
-        self.reports: list[ExecutionReport] = []
-        self._service: tuple[asyncio.Event, asyncio.Task[None]] | None = None
-
-    async def collect(self, delivery: Delivery) -> None:
-        assert isinstance(delivery.message, ExecutionReport)
-        self.reports.append(delivery.message)
-
-    def of(self, client_order_id: str) -> list[tuple[int, int]]:
-        return [(r.sequence, r.status) for r in self.reports if r.client_order_id == client_order_id]
-
-    def start(self) -> None:
-        stop = asyncio.Event()
-        broker = PaperBroker(self.settings.paper_config())
-        self._service = (stop, asyncio.create_task(serve(self.settings, stop, broker)))
-
-    async def stop(self) -> None:
-        assert self._service is not None
-        stop, task = self._service
-        stop.set()
-        await asyncio.wait_for(task, 30)  # a graceful stop returns (raises if the service crashed)
-        self._service = None
-
-
-@pytest.fixture
-async def harness(
-    redis_url: str,
-    kafka_bootstrap: str,
-    fresh_database_url: str,
-    unique: str,
-    monkeypatch: pytest.MonkeyPatch,
-) -> AsyncIterator[Harness]:
-    monkeypatch.setenv("KESTREL_CHANNEL_NAMESPACE", f"test-execution-{unique}")
-    settings = ExecutionSettings(
-        http_port=0,
-        kafka_bootstrap=kafka_bootstrap,
-        redis_url=redis_url,
-        database_url=fresh_database_url,
-        consumer_group=f"execution-{unique}",
-        bars_consumer_group=f"execution-paper-{unique}",
-        outbox_sweep_interval_s=1.0,
-        paper_slippage_bps=Decimal(0),  # fill prices below are the bar opens themselves
-    )
-    kafka = KafkaBus(kafka_bootstrap, client_id=f"test-{unique}")
-    streams = RedisStreamBus(redis_url)
-    for topic in (channel("market.bars"), channel("execution.reports")):
-        await kafka.ensure_channel(topic)
-    h = Harness(settings, kafka, streams)
-    stop = asyncio.Event()
-    collector = asyncio.create_task(
-        kafka.subscribe(channel("execution.reports"), group=f"test-{unique}", consumer="t").run(
-            h.collect, stop
-        )
-    )
-    try:
-        yield h
-    finally:
-        if h._service is not None:
-            await h.stop()
-        stop.set()
-        with contextlib.suppress(asyncio.CancelledError):
-            await asyncio.wait_for(collector, 30)
-        await kafka.close()
-        await streams.close()
 
 
 async def test_orders_are_placed_once_filled_on_the_next_bar_and_stored(harness: Harness) -> None:
@@ -122,10 +36,10 @@ async def test_orders_are_placed_once_filled_on_the_next_bar_and_stored(harness:
         await harness.streams.publish(orders, order_request("int-1"))  # a duplicate entry
         await harness.streams.publish(orders, order_request("int-tiny", quantity="0.01"))  # notional 1
         await harness.streams.publish_raw(orders, b"\x0a\xff", key="garbage")  # not an OrderRequest
-        await _until(lambda: harness.of("int-1") and harness.of("int-tiny"))
+        await until(lambda: harness.of("int-1") and harness.of("int-tiny"))
         await harness.kafka.publish(channel("market.bars"), bar(0, "99", "101", "98", "100"))  # signal bar
         await harness.kafka.publish(channel("market.bars"), bar(1, "100", "102", "99", "101"))
-        await _until(lambda: len(harness.of("int-1")) == 2)
+        await until(lambda: len(harness.of("int-1")) == 2)
         await asyncio.sleep(1.0)  # room for a wrong second trade to show up
         assert harness.of("int-1") == [(1, Status.ORDER_STATUS_NEW), (2, Status.ORDER_STATUS_FILLED)]
         (rejected,) = [r for r in harness.reports if r.client_order_id == "int-tiny"]
@@ -175,7 +89,7 @@ async def test_an_order_after_stored_bars_fills_at_the_next_open_exactly_once(ha
         for message in bars:  # the bar consumer sees them too, in whatever order relative to the order
             await harness.kafka.publish(channel("market.bars"), message)
         await harness.streams.publish(channel("execution.orders"), order_request("late-1"))
-        await _until(lambda: (2, Status.ORDER_STATUS_FILLED) in harness.of("late-1"))
+        await until(lambda: (2, Status.ORDER_STATUS_FILLED) in harness.of("late-1"))
         await asyncio.sleep(1.0)  # room for a wrong second trade to show up
         assert harness.of("late-1") == [(1, Status.ORDER_STATUS_NEW), (2, Status.ORDER_STATUS_FILLED)]
         fills = await db.fetch("SELECT price, ts FROM trading.fills")
@@ -190,16 +104,16 @@ async def test_a_restart_keeps_the_working_order_and_fills_it_exactly_once(harne
     try:
         harness.start()
         await harness.streams.publish(channel("execution.orders"), order_request("rs-1"))
-        await _until(lambda: harness.of("rs-1"))
+        await until(lambda: harness.of("rs-1"))
         await harness.stop()
         # As if the NEW report had been committed but never published before the process died.
         await db.execute("UPDATE trading.execution_report_outbox SET published_at = NULL")
 
         harness.start()
-        await _until(lambda: len(harness.of("rs-1")) == 2)  # the NEW report, published again at startup
+        await until(lambda: len(harness.of("rs-1")) == 2)  # the NEW report, published again at startup
         await harness.kafka.publish(channel("market.bars"), bar(1, "100", "102", "99", "101"))
         await harness.kafka.publish(channel("market.bars"), bar(1, "100", "102", "99", "101"))  # redelivered
-        await _until(lambda: (2, Status.ORDER_STATUS_FILLED) in harness.of("rs-1"))
+        await until(lambda: (2, Status.ORDER_STATUS_FILLED) in harness.of("rs-1"))
         await asyncio.sleep(1.0)
         assert harness.of("rs-1") == [
             (1, Status.ORDER_STATUS_NEW), (1, Status.ORDER_STATUS_NEW), (2, Status.ORDER_STATUS_FILLED),
@@ -218,7 +132,7 @@ async def test_the_kill_switch_cancels_working_orders_and_refuses_new_ones(harne
     try:
         harness.start()
         await harness.streams.publish(channel("execution.orders"), order_request("ks-1"))
-        await _until(lambda: harness.of("ks-1"))
+        await until(lambda: harness.of("ks-1"))
         await switch.set(True, "ops", "test")
         command = OperatorCommand(
             event_id=new_event_id(),
@@ -234,7 +148,7 @@ async def test_the_kill_switch_cancels_working_orders_and_refuses_new_ones(harne
             await harness.kafka.publish(channel("ops.commands"), command)
             await asyncio.sleep(1.0)
         await harness.streams.publish(channel("execution.orders"), order_request("ks-2"))
-        await _until(lambda: harness.of("ks-2"))
+        await until(lambda: harness.of("ks-2"))
         assert harness.of("ks-2") == [(1, Status.ORDER_STATUS_REJECTED)]
         rows = await db.fetch("SELECT client_order_id, status, reason_code FROM trading.orders ORDER BY 1")
         assert [tuple(r) for r in rows] == [

@@ -14,16 +14,10 @@ from kestrel_contracts.registry import Channel, channel
 from kestrel_contracts.v1.execution_report_pb2 import ExecutionReason, ExecutionReport, Liquidity
 from kestrel_contracts.v1.execution_report_pb2 import OrderStatus as Status
 from kestrel_contracts.v1.operator_command_pb2 import KillSwitch, OperatorCommand
-from kestrel_execution.broker import PaperBroker
-from kestrel_execution.handlers import (
-    BarsHandler,
-    CommandsHandler,
-    ExecutionContext,
-    OrdersHandler,
-    to_domain_bar,
-)
+from kestrel_execution.handlers import CommandsHandler, ExecutionContext, OrdersHandler
 from kestrel_execution.idempotency import MemoryIdempotency
 from kestrel_execution.outbox import ReportOutbox
+from kestrel_execution.paper_venue import BarsHandler, PaperVenue, to_domain_bar
 from kestrel_execution.testing import FakeKillSwitch, InMemoryExecutionStore, bar, order_request
 from kestrel_messaging import Delivery, InMemoryBus, PermanentError
 from kestrel_platform.tracing import get_tracer
@@ -58,11 +52,10 @@ class Rig:
 
     def __post_init__(self) -> None:
         outbox = ReportOutbox(self.store, self.bus, channel(REPORTS))
-        context = ExecutionContext(
-            self.store, outbox, PaperBroker(self.config), CATALOG, self.kill_switch, "1m", "USD"
-        )
+        venue = PaperVenue(self.config)
+        context = ExecutionContext(self.store, outbox, venue, CATALOG, self.kill_switch, "1m", "USD")
         self.orders = OrdersHandler(context, self.idempotency)
-        self.bars = BarsHandler(context)
+        self.bars = BarsHandler(context, venue)
         self.commands = CommandsHandler(context)
 
     async def order(self, message: Message) -> None:

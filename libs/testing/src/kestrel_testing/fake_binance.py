@@ -16,6 +16,12 @@ the history, so REST sees what the WebSocket announced, including while no clien
 Faults a test can script: `fail_next` (429/418 with Retry-After, 5xx), `set_used_weight`,
 `drop_ws_after` (close a WebSocket after K messages, optionally refusing reconnects for a while),
 `corrupt_kline` (serve a malformed row).
+
+Trading (see fake_binance_controls): with `api_keys` and `balances` the same server is a spot exchange:
+the SIGNED order, query and account endpoints over a matching engine (`fake.exchange`) that trades
+against scripted outside liquidity (`set_book`, `trade_through`), and the user data stream on the
+WebSocket API at `ws_api_url`, with faults of its own (`take_then_timeout_next`, `take_then_fail_next`,
+`reject_timestamp_next`, `drop_user_streams`, the `clock_offset_ms` skew).
 """
 
 from __future__ import annotations
@@ -24,13 +30,16 @@ import bisect
 import socket
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from decimal import Decimal
 from types import TracebackType
 from typing import Any
 
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
+from kestrel_testing.fake_binance_auth import FakeApiKey
+from kestrel_testing.fake_binance_controls import TradingControls
 from kestrel_testing.fake_binance_data import (
     INTERVAL_MS,
     VALID_INTERVALS,
@@ -39,6 +48,8 @@ from kestrel_testing.fake_binance_data import (
     SymbolSpec,
     kline_row,
 )
+from kestrel_testing.fake_binance_orders import trading_weight
+from kestrel_testing.fake_binance_params import request_params
 from kestrel_testing.fake_binance_rest import (
     ENDPOINT_WEIGHT,
     WEIGHT_HEADER,
@@ -57,7 +68,15 @@ from kestrel_testing.fake_binance_rest import (
 from kestrel_testing.fake_binance_trades import FakeTrade, TradeFeed, is_trade_stream
 from kestrel_testing.fake_binance_ws import KlineFeed
 
-__all__ = ["FakeBinance", "FakeKline", "FakeTrade", "LiveUpdate", "RecordedRequest", "SymbolSpec"]
+__all__ = [
+    "FakeApiKey",
+    "FakeBinance",
+    "FakeKline",
+    "FakeTrade",
+    "LiveUpdate",
+    "RecordedRequest",
+    "SymbolSpec",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,9 +85,16 @@ class RecordedRequest:
     query: dict[str, str]
     status: int
     at: float  # time.monotonic() when it was answered
+    method: str = "GET"
+    body: dict[str, str] = field(default_factory=dict)  # a form body's params (signed POST/DELETE)
+
+    @property
+    def params(self) -> dict[str, str]:
+        """Every parameter sent, wherever it was: the body's, overridden by the query's (Binance's rule)."""
+        return {**self.body, **self.query}
 
 
-class FakeBinance:
+class FakeBinance(TradingControls):
     """The server (an async context manager); see the module docstring for what it speaks."""
 
     def __init__(
@@ -81,6 +107,11 @@ class FakeBinance:
         weight_limit: int = 6000,
         weight_window_s: float = 60.0,
         ping_interval_s: float = 20.0,
+        api_keys: Sequence[FakeApiKey] = (),
+        balances: Mapping[str, str | Decimal] | None = None,
+        commission_rate: str | Decimal = "0.001",
+        order_limit_10s: int = 100,
+        order_limit_1d: int = 200_000,
     ) -> None:
         if interval not in INTERVAL_MS:
             raise ValueError(f"the fake serves fixed-length intervals only, not {interval!r}")
@@ -106,6 +137,16 @@ class FakeBinance:
         self.requests: list[RecordedRequest] = []
         self._runner: web.AppRunner | None = None
         self._port = 0
+        self._init_trading(
+            self.symbols,
+            self._weight,
+            api_keys=api_keys,
+            balances=balances,
+            commission_rate=commission_rate,
+            order_limit_10s=order_limit_10s,
+            order_limit_1d=order_limit_1d,
+            ping_interval_s=ping_interval_s,
+        )
 
     # -- lifecycle ---------------------------------------------------------------------------------
 
@@ -117,6 +158,7 @@ class FakeBinance:
         app.router.add_get("/api/v3/klines", self._klines)
         app.router.add_get("/ws/{stream}", self._ws)
         app.router.add_get("/stream", self._ws)
+        self._register_trading(app)
         self._runner = web.AppRunner(app, handle_signals=False)
         await self._runner.setup()
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -128,6 +170,10 @@ class FakeBinance:
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
+        self._release_held_responses()
+        # Cut the user streams (and refuse reconnects) so the runner's cleanup need not wait for
+        # clients that are still connected, as a trading service under test usually is.
+        self.drop_user_streams(refuse_for_s=3600.0)
         await self._feed.close()
         await self._trade_feed.close()
         if self._runner is not None:
@@ -244,16 +290,22 @@ class FakeBinance:
             response: web.StreamResponse = await handler(request)
             return response
         query = dict(request.query)
+        params, _, _ = await request_params(request)
+        body = {k: v for k, v in params.items() if k not in query}
+        weight = trading_weight(request.method, request.path, query)
         try:
             self._apply_fault()
-            self._weight.charge(ENDPOINT_WEIGHT.get(request.path, 1))
+            self._weight.charge(weight if weight is not None else ENDPOINT_WEIGHT.get(request.path, 1))
             response = await handler(request)
             response.headers[WEIGHT_HEADER] = str(self._weight.used)
         except RejectedRequestError as rejection:
             response = rejection.response(self._weight.used)
         except web.HTTPNotFound:
             response = RejectedRequestError(404, -1000, "Not found.").response(self._weight.used)
-        self.requests.append(RecordedRequest(request.path, query, response.status, time.monotonic()))
+        recorded = RecordedRequest(
+            request.path, query, response.status, time.monotonic(), request.method, body
+        )
+        self.requests.append(recorded)
         return response
 
     def _apply_fault(self) -> None:
@@ -271,7 +323,7 @@ class FakeBinance:
 
     async def _time(self, request: web.Request) -> web.Response:
         check_known_params(request.query, set())
-        return web.json_response({"serverTime": self.now_ms})
+        return web.json_response({"serverTime": self.server_time_ms})
 
     async def _exchange_info(self, request: web.Request) -> web.Response:
         query = request.query
@@ -290,8 +342,10 @@ class FakeBinance:
         return web.json_response(
             {
                 "timezone": "UTC",
-                "serverTime": self.now_ms,
-                "rateLimits": rate_limits_entry(self._weight.limit),
+                "serverTime": self.server_time_ms,
+                "rateLimits": rate_limits_entry(
+                    self._weight.limit, self.order_counter.limit_10s, self.order_counter.limit_1d
+                ),
                 "exchangeFilters": [],
                 "symbols": [spec.exchange_info_entry() for spec in specs],
             }

@@ -65,7 +65,9 @@ class LiveUpdate:
 
 @dataclass(frozen=True, slots=True)
 class SymbolSpec:
-    """A symbol's exchangeInfo entry: status, assets and the PRICE_FILTER / LOT_SIZE / NOTIONAL rules."""
+    """A symbol's exchangeInfo entry: status, assets and the PRICE_FILTER / LOT_SIZE / NOTIONAL rules.
+
+    The fake exchange enforces these filters (and MARKET_LOT_SIZE / MAX_NUM_ORDERS when present)."""
 
     symbol: str
     base_asset: str
@@ -81,6 +83,8 @@ class SymbolSpec:
     max_notional: str = "9000000.00000000"
     order_types: tuple[str, ...] = ("LIMIT", "LIMIT_MAKER", "MARKET", "STOP_LOSS_LIMIT", "TAKE_PROFIT_LIMIT")
     extra_filters: tuple[dict[str, Any], ...] = field(default=())
+    # Served as a MAX_NUM_ORDERS filter when set (open orders per symbol); absent by default.
+    max_num_orders: int | None = None
 
     @classmethod
     def guess(cls, symbol: str) -> SymbolSpec:
@@ -120,6 +124,8 @@ class SymbolSpec:
             },
             *self.extra_filters,
         ]
+        if self.max_num_orders is not None:
+            filters.append({"filterType": "MAX_NUM_ORDERS", "maxNumOrders": self.max_num_orders})
         return {
             "symbol": self.symbol,
             "status": self.status,

@@ -26,18 +26,36 @@ _NUMBER_RANGE = "^[0-9]{1,20}$"
 class RejectedRequestError(Exception):
     """A request the API refuses: becomes an error response with Binance's code and message."""
 
-    def __init__(self, status: int, code: int, msg: str, retry_after_s: int | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        code: int,
+        msg: str,
+        retry_after_s: int | None = None,
+        *,
+        data: Any = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
         super().__init__(f"{status} {code} {msg}")
         self.status = status
         self.code = code
         self.msg = msg
         self.retry_after_s = retry_after_s
+        # cancelReplace failures carry a `data` object; order endpoints add their order-count headers.
+        self.data = data
+        self.headers: dict[str, str] = dict(headers or {})
+
+    def error_body(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"code": self.code, "msg": self.msg}
+        if self.data is not None:
+            body["data"] = self.data
+        return body
 
     def response(self, used_weight: int) -> web.Response:
-        headers = {WEIGHT_HEADER: str(used_weight)}
+        headers = {**self.headers, WEIGHT_HEADER: str(used_weight)}
         if self.retry_after_s is not None:
             headers["Retry-After"] = str(self.retry_after_s)
-        body = json.dumps({"code": self.code, "msg": self.msg})
+        body = json.dumps(self.error_body())
         return web.Response(status=self.status, text=body, content_type="application/json", headers=headers)
 
 
@@ -161,10 +179,10 @@ class WeightMeter:
             )
 
 
-def rate_limits_entry(limit: int) -> list[dict[str, Any]]:
+def rate_limits_entry(limit: int, orders_10s: int = 100, orders_1d: int = 200000) -> list[dict[str, Any]]:
     return [
         {"rateLimitType": "REQUEST_WEIGHT", "interval": "MINUTE", "intervalNum": 1, "limit": limit},
-        {"rateLimitType": "ORDERS", "interval": "SECOND", "intervalNum": 10, "limit": 100},
-        {"rateLimitType": "ORDERS", "interval": "DAY", "intervalNum": 1, "limit": 200000},
+        {"rateLimitType": "ORDERS", "interval": "SECOND", "intervalNum": 10, "limit": orders_10s},
+        {"rateLimitType": "ORDERS", "interval": "DAY", "intervalNum": 1, "limit": orders_1d},
         {"rateLimitType": "RAW_REQUESTS", "interval": "MINUTE", "intervalNum": 5, "limit": 61000},
     ]

@@ -1,37 +1,47 @@
-"""execution.orders entries and market.bars records -> stored order changes -> execution.reports.
+"""execution.orders entries and operator commands -> stored order changes -> execution.reports.
 
-Order of effects, both handlers: (1) one PostgreSQL transaction stores the change and the outbox
-row of its report, (2) the report is published inside the consumer span (the trace of the order or
-bar continues to execution.reports), (3) the handler returns and only then does the messaging layer
-ack the stream entry / commit the bar offset. A redelivery at any point is harmless: see
-`kestrel_execution.service` for the whole argument.
+Order of effects: (1) one PostgreSQL transaction stores the change and the outbox row of its
+report, (2) the report is published inside the consumer span (the trace of the order continues to
+execution.reports), (3) the handler returns and only then does the messaging layer ack the stream
+entry. An accepted order is stored before it is sent to the venue (see `kestrel_execution.venue`);
+what the venue answers is applied in a second transaction. A redelivery at any point is harmless:
+see `kestrel_execution.service` for the whole argument.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from kestrel_contracts.decimals import from_wire
 from kestrel_contracts.events import now_ns
-from kestrel_contracts.v1.bar_pb2 import Bar as BarPb
 from kestrel_contracts.v1.operator_command_pb2 import OperatorCommand
 from kestrel_contracts.v1.order_request_pb2 import OrderRequest
-from kestrel_execution.broker import Broker
 from kestrel_execution.idempotency import IdempotencyGuard
-from kestrel_execution.intake import Accepted, intake
+from kestrel_execution.intake import KILL_SWITCH, Accepted, intake
 from kestrel_execution.metrics import EXECUTION_LATENCY_MS, FILLS, ORDERS_PROCESSED
 from kestrel_execution.outbox import ReportOutbox
-from kestrel_execution.progress import OrderChange, StoredOrder, advance, cancel_for_kill_switch
+from kestrel_execution.progress import OrderChange, StoredOrder, apply_events, is_open
 from kestrel_execution.reports import OrderMeta, fee_asset_of, order_report, rejection_report
 from kestrel_execution.repository import ExecutionStore
 from kestrel_execution.store import request_event_uuid
+from kestrel_execution.venue import (
+    OutcomeUnknownError,
+    Venue,
+    VenueEvent,
+    VenueState,
+    VenueUnavailableError,
+)
 from kestrel_messaging import Delivery, PermanentError
 from kestrel_platform.logging import get_logger
 from kestrel_trading.catalog import InstrumentCatalog
-from kestrel_trading.domain import Bar
+from kestrel_trading.paper import WorkingOrder
 
 _log = get_logger("kestrel.execution.handler")
+
+
+class CancelIncompleteError(Exception):
+    """Some cancels did not reach the venue: retried like any failing handler (then dead-lettered)."""
 
 
 class KillSwitchReader(Protocol):
@@ -40,15 +50,56 @@ class KillSwitchReader(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class ExecutionContext:
-    """What both handlers share."""
+    """What every handler and venue feed shares."""
 
     store: ExecutionStore
     outbox: ReportOutbox
-    broker: Broker
+    venue: Venue
     catalog: InstrumentCatalog
     kill_switch: KillSwitchReader
     default_timeframe: str
     default_fee_asset: str
+
+    def fee_asset(self, symbol: str) -> str:
+        return fee_asset_of(symbol, self.default_fee_asset)
+
+    async def apply(
+        self, client_order_id: str, events: Sequence[VenueEvent], *, report_ts_ns: int | None = None
+    ) -> OrderChange | None:
+        """Store what the venue said of one order and publish its report (if it has one)."""
+        change = await self.store.apply_to_order(
+            client_order_id,
+            self.fee_asset,
+            lambda stored: apply_events(stored, events, report_ts_ns=report_ts_ns),
+        )
+        if change is not None:
+            await self.outbox.publish([change.report] if change.report is not None else [])
+            count_changes([change])
+        return change
+
+    async def submit(self, stored: StoredOrder) -> None:
+        """Send a stored order to the venue and store its answer; an unknown outcome is recorded
+        as such (the resolver asks the venue), a refusal leaves it PENDING (resolved later)."""
+        order, meta = stored.working.order, stored.meta
+        try:
+            events = await self.venue.submit(order, meta)
+        except OutcomeUnknownError as exc:
+            await self.store.set_venue_state(meta.client_order_id, VenueState.UNKNOWN)
+            _log.warning("venue.submit_unknown", client_order_id=meta.client_order_id, error=str(exc))
+            return
+        except VenueUnavailableError as exc:
+            _log.warning("venue.submit_refused", client_order_id=meta.client_order_id, error=str(exc),
+                         retry_after_s=exc.retry_after_s)  # fmt: skip
+            return
+        await self.apply(meta.client_order_id, events)
+
+
+def count_changes(changes: Sequence[OrderChange]) -> None:
+    for change in changes:
+        for traded in change.fills:
+            FILLS.labels(traded.fill.liquidity.name).inc()
+        if change.report is not None:
+            ORDERS_PROCESSED.labels(change.working.order.status.name).inc()
 
 
 class OrdersHandler:
@@ -79,27 +130,24 @@ class OrdersHandler:
                 symbol=request.symbol,
                 venue=request.venue,
                 timeframe=timeframe,
-                broker=ctx.broker.name,
+                broker=ctx.venue.name,
                 request_event_id=request_event_uuid(request),
                 signal_event_id=request.signal_event_id,
-                fee_asset=fee_asset_of(request.symbol, ctx.default_fee_asset),
+                fee_asset=ctx.fee_asset(request.symbol),
             )
             # The decision instant is the request's market time: no fill on the signal's own bar.
-            working = ctx.broker.accept(outcome.order, request.ts_event)
+            working = WorkingOrder(outcome.order, request.ts_event)
             report = order_report(meta, working.order, 1, ts_event=request.ts_event)
             instrument = ctx.catalog.get(request.symbol)
             assert instrument is not None  # intake accepted the symbol
-
-            def catch_up(stored: StoredOrder, bar: Bar) -> OrderChange | None:
-                return advance(stored, bar, instrument, ctx.broker, kill_switch_engaged=engaged)
-
+            catch_up = ctx.venue.catch_up(instrument)
             changes = await ctx.store.store_accepted(meta, working, request, report, catch_up)
             stored = changes is not None
             caught_up = changes or []
         else:
-            report = rejection_report(request, ctx.broker.name, outcome.reason, outcome.text)
+            report = rejection_report(request, ctx.venue.name, outcome.reason, outcome.text)
             stored = await ctx.store.store_rejected(
-                request, broker=ctx.broker.name, timeframe=timeframe, reason=outcome.reason,
+                request, broker=ctx.venue.name, timeframe=timeframe, reason=outcome.reason,
                 text=outcome.text, report=report,
             )  # fmt: skip
         if not stored:  # another delivery stored it first (PostgreSQL's UNIQUE decided)
@@ -108,7 +156,11 @@ class OrdersHandler:
         await ctx.outbox.publish([report, *(c.report for c in caught_up if c.report is not None)])
         status = "NEW" if isinstance(outcome, Accepted) else "REJECTED"
         ORDERS_PROCESSED.labels(status).inc()
-        _count(caught_up)
+        count_changes(caught_up)
+        if isinstance(outcome, Accepted):
+            latest = caught_up[-1].working if caught_up else working
+            if is_open(latest.order):  # an order the stored bars already settled needs no sending
+                await ctx.submit(_as_stored(meta, latest, caught_up))
         if request.ts_init:
             EXECUTION_LATENCY_MS.observe(max(now_ns() - request.ts_init, 0) / 1e6)
         _log.info("order.intake", client_order_id=coid, symbol=request.symbol, status=status,
@@ -121,56 +173,9 @@ class OrdersHandler:
         _log.info("order.duplicate", client_order_id=client_order_id)
 
 
-def to_domain_bar(message: BarPb) -> Bar:
-    """The contract's bar as the fill model's; PermanentError for a bar that makes no sense."""
-    try:
-        return Bar(
-            ts_open_ns=message.ts_open,
-            ts_close_ns=message.ts_event,
-            open=from_wire(message.open),
-            high=from_wire(message.high),
-            low=from_wire(message.low),
-            close=from_wire(message.close),
-            volume=from_wire(message.volume),
-        )
-    except ValueError as exc:
-        raise PermanentError(f"bar {message.symbol} {message.timeframe} @ {message.ts_open}: {exc}") from exc
-
-
-def _count(changes: list[OrderChange]) -> None:
-    for change in changes:
-        if change.fill is not None:
-            FILLS.labels(change.fill.liquidity.name).inc()
-        if change.report is not None:
-            ORDERS_PROCESSED.labels(change.working.order.status.name).inc()
-
-
-class BarsHandler:
-    def __init__(self, context: ExecutionContext) -> None:
-        self._ctx = context
-
-    async def __call__(self, delivery: Delivery) -> None:
-        message = delivery.message
-        if not isinstance(message, BarPb):
-            raise PermanentError(f"expected a Bar, got {type(message).__name__}")
-        ctx = self._ctx
-        instrument = ctx.catalog.get(message.symbol)
-        if instrument is None:  # intake rejects unknown symbols, so no order can be waiting on it
-            return
-        bar = to_domain_bar(message)
-        engaged = await ctx.kill_switch.engaged()
-        changes = await ctx.store.apply_bar(
-            message.symbol,
-            message.timeframe,
-            fee_asset_of(message.symbol, ctx.default_fee_asset),
-            (bar.ts_open_ns, bar.ts_close_ns),
-            lambda stored: advance(stored, bar, instrument, ctx.broker, kill_switch_engaged=engaged),
-        )
-        reports = [change.report for change in changes if change.report is not None]
-        await ctx.outbox.publish(reports)
-        _count(changes)
-        if reports:
-            _log.info("bar.applied", symbol=message.symbol, ts_open=message.ts_open, reports=len(reports))
+def _as_stored(meta: OrderMeta, working: WorkingOrder, changes: Sequence[OrderChange]) -> StoredOrder:
+    sequence = changes[-1].sequence if changes else 1
+    return StoredOrder(meta.client_order_id, meta, working, sequence, VenueState.PENDING)
 
 
 class CommandsHandler:
@@ -178,7 +183,8 @@ class CommandsHandler:
 
     The command is only the prompt: the switch's state in Redis is the truth (the gateway sets it
     before publishing), so a stale "engage" replayed after a release cancels nothing. Missing a
-    command is harmless too: the bar handler checks the same state before filling anything.
+    command is harmless too: the paper venue checks the same state before filling anything, and
+    intake refuses new orders while it is engaged.
     """
 
     def __init__(self, context: ExecutionContext) -> None:
@@ -194,10 +200,20 @@ class CommandsHandler:
         if not await ctx.kill_switch.engaged():
             _log.info("kill_switch.command_stale", actor=command.actor, event_id=command.event_id)
             return
-        changes = await ctx.store.apply_to_all_working(
-            lambda symbol: fee_asset_of(symbol, ctx.default_fee_asset),
-            lambda stored: cancel_for_kill_switch(stored, ctx.broker, ts_event=command.ts_event or now_ns()),
-        )
-        await ctx.outbox.publish([change.report for change in changes if change.report is not None])
-        ORDERS_PROCESSED.labels("CANCELED").inc(len(changes))
-        _log.warning("kill_switch.canceled_working_orders", count=len(changes), actor=command.actor)
+        ts_event = command.ts_event or now_ns()
+        canceled, failed = 0, 0
+        for stored in await ctx.store.open_orders(ctx.venue.name, ctx.fee_asset):
+            order, meta = stored.working.order, stored.meta
+            try:
+                events = await ctx.venue.cancel(order, meta, KILL_SWITCH)
+            except (OutcomeUnknownError, VenueUnavailableError) as exc:
+                failed += 1
+                _log.warning(
+                    "kill_switch.cancel_failed", client_order_id=meta.client_order_id, error=str(exc)
+                )
+                continue
+            change = await ctx.apply(meta.client_order_id, events, report_ts_ns=ts_event)
+            canceled += change is not None and change.report is not None
+        _log.warning("kill_switch.canceled_working_orders", count=canceled, actor=command.actor)
+        if failed:  # the command is redelivered: what is still working gets another cancel
+            raise CancelIncompleteError(f"kill switch: {failed} cancel(s) did not reach the venue")

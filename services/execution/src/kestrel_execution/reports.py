@@ -14,7 +14,7 @@ from kestrel_contracts.events import derived_event_id, now_ns
 from kestrel_contracts.v1.execution_report_pb2 import ExecutionReport, OrderStatus
 from kestrel_contracts.v1.execution_report_pb2 import Fill as FillPb
 from kestrel_contracts.v1.order_request_pb2 import OrderRequest
-from kestrel_trading.domain import Fill
+from kestrel_execution.venue import Traded
 from kestrel_trading.orders import Order
 
 
@@ -31,7 +31,8 @@ class OrderMeta:
     broker: str
     request_event_id: str
     signal_event_id: str
-    fee_asset: str
+    fee_asset: str  # the quote currency: what paper fees and every fill's quote-terms fee are in
+    venue_order_id: str = ""  # the venue's id, once it acknowledged the order
 
 
 def report_event_id(client_order_id: str, sequence: int) -> str:
@@ -44,15 +45,18 @@ def fee_asset_of(symbol: str, default: str) -> str:
     return quote if base and quote else default
 
 
-def _fill(fill: Fill, fee_asset: str) -> FillPb:
+def _fill(traded: Traded) -> FillPb:
+    """The fill as the venue charged it: its commission in the commission asset."""
+    fill = traded.fill
     return FillPb(
         fill_id=fill.fill_id,
         ts_event=fill.ts_ns,
         price=to_wire(fill.price),
         quantity=to_wire(fill.quantity),
-        fee=to_wire(fill.fee),
-        fee_asset=fee_asset,
+        fee=to_wire(traded.commission),
+        fee_asset=traded.commission_asset,
         liquidity=fill.liquidity.value,
+        venue_trade_id=traded.venue_trade_id,
     )
 
 
@@ -62,7 +66,7 @@ def order_report(
     sequence: int,
     *,
     ts_event: int,
-    fills: Sequence[Fill] = (),
+    fills: Sequence[Traded] = (),
     reason_text: str = "",
 ) -> ExecutionReport:
     """The report of an accepted order's state after a change (`order.reason`: ExecutionReason name)."""
@@ -71,6 +75,7 @@ def order_report(
         ts_event=ts_event,
         ts_init=now_ns(),
         client_order_id=meta.client_order_id,
+        venue_order_id=meta.venue_order_id,
         account=meta.account,
         strategy_id=meta.strategy_id,
         symbol=meta.symbol,
@@ -83,7 +88,7 @@ def order_report(
         cumulative_quantity=to_wire(order.filled_quantity),
         leaves_quantity=to_wire(order.leaves_quantity),
         average_price=to_wire_optional(order.average_price),
-        fills=[_fill(fill, meta.fee_asset) for fill in fills],
+        fills=[_fill(traded) for traded in fills],
         reason=order.reason or "EXECUTION_REASON_UNSPECIFIED",
         reason_text=reason_text,
         sequence=sequence,

@@ -19,12 +19,13 @@ from typing import Protocol
 
 import asyncpg
 
-from kestrel_contracts.events import ns_to_datetime
+from kestrel_contracts.events import now_ns, ns_to_datetime
 from kestrel_contracts.v1.execution_report_pb2 import ExecutionReport
 from kestrel_contracts.v1.order_request_pb2 import OrderRequest
 from kestrel_execution import store
 from kestrel_execution.progress import OrderChange, StoredOrder
 from kestrel_execution.reports import OrderMeta
+from kestrel_execution.venue import VenueState
 from kestrel_store.timeseries import ensure_partitions_for
 from kestrel_trading.domain import Bar
 from kestrel_trading.paper import WorkingOrder
@@ -59,16 +60,31 @@ class ExecutionStore(Protocol):
         ...
 
     async def apply_bar(
-        self, symbol: str, timeframe: str, fee_asset: str, fill_times_ns: Sequence[int], advance: Advance
-    ) -> list[OrderChange]:
-        """Lock the open orders of (symbol, timeframe), apply `advance` to each, store the changes."""
+        self, symbol: str, timeframe: str, fee_asset: str, fill_times_ns: Sequence[int], advance: Advance,
+        *, broker: str,
+    ) -> list[OrderChange]:  # fmt: skip
+        """Lock the open orders of `broker` on (symbol, timeframe), apply `advance` to each, store
+        the changes."""
         ...
 
-    async def apply_to_all_working(
-        self, fee_asset: Callable[[str], str], advance: Advance
-    ) -> list[OrderChange]:
-        """Lock every open order, apply `advance` to each (no fills expected), store the changes."""
+    async def apply_to_order(
+        self, client_order_id: str, fee_asset: Callable[[str], str], advance: Advance
+    ) -> OrderChange | None:
+        """Lock one accepted order (open or final), apply `advance`, store the change; None when
+        there is no such order or nothing changed."""
         ...
+
+    async def open_orders(self, broker: str, fee_asset: Callable[[str], str]) -> list[StoredOrder]:
+        """A snapshot of every open order of `broker`, oldest first."""
+        ...
+
+    async def unresolved(
+        self, broker: str, pending_for_s: float, fee_asset: Callable[[str], str]
+    ) -> list[StoredOrder]:
+        """Open orders of `broker` the venue has not answered: UNKNOWN, or PENDING that long."""
+        ...
+
+    async def set_venue_state(self, client_order_id: str, state: VenueState) -> None: ...
 
     async def unpublished(
         self, *, client_order_id: str | None = None, older_than_s: float = 0.0
@@ -125,7 +141,9 @@ class PostgresExecutionStore:
                 if change is not None:
                     await self._store_change(conn, current, change)
                     changes.append(change)
-                    current = StoredOrder(current.order_id, current.meta, change.working, change.sequence)
+                    current = StoredOrder(
+                        current.order_id, change.meta, change.working, change.sequence, change.venue_state
+                    )
             return changes
 
     async def store_rejected(
@@ -142,24 +160,16 @@ class PostgresExecutionStore:
             return True
 
     async def apply_bar(
-        self, symbol: str, timeframe: str, fee_asset: str, fill_times_ns: Sequence[int], advance: Advance
-    ) -> list[OrderChange]:
+        self, symbol: str, timeframe: str, fee_asset: str, fill_times_ns: Sequence[int], advance: Advance,
+        *, broker: str,
+    ) -> list[OrderChange]:  # fmt: skip
         await self._ensure_fill_partitions(fill_times_ns)
-        return await self._apply(symbol, timeframe, lambda _: fee_asset, advance)
-
-    async def apply_to_all_working(
-        self, fee_asset: Callable[[str], str], advance: Advance
-    ) -> list[OrderChange]:
-        return await self._apply(None, "", fee_asset, advance)
-
-    async def _apply(
-        self, symbol: str | None, timeframe: str, fee_asset: Callable[[str], str], advance: Advance
-    ) -> list[OrderChange]:
         changes: list[OrderChange] = []
         async with self._pool.acquire() as conn, conn.transaction():
-            if symbol is not None:
-                await store.lock_market(conn, symbol, timeframe)
-            for stored in await store.lock_working(conn, symbol, timeframe, fee_asset):
+            await store.lock_market(conn, symbol, timeframe)
+            for stored in await store.lock_working(
+                conn, symbol, timeframe, lambda _: fee_asset, broker=broker
+            ):
                 change = advance(stored)
                 if change is None:
                     continue
@@ -167,17 +177,40 @@ class PostgresExecutionStore:
                 changes.append(change)
         return changes
 
+    async def apply_to_order(
+        self, client_order_id: str, fee_asset: Callable[[str], str], advance: Advance
+    ) -> OrderChange | None:
+        fills_at = [now_ns()]  # a venue trade is about now; the partition of its day must exist
+        await self._ensure_fill_partitions(fills_at)
+        async with self._pool.acquire() as conn, conn.transaction():
+            found = await store.lock_working(conn, None, "", fee_asset, client_order_id=client_order_id)
+            if not found:
+                return None
+            change = advance(found[0])
+            if change is not None:
+                await self._store_change(conn, found[0], change)
+            return change
+
+    async def open_orders(self, broker: str, fee_asset: Callable[[str], str]) -> list[StoredOrder]:
+        return await store.open_orders(self._pool, broker, fee_asset)
+
+    async def unresolved(
+        self, broker: str, pending_for_s: float, fee_asset: Callable[[str], str]
+    ) -> list[StoredOrder]:
+        return await store.unresolved(self._pool, broker, pending_for_s, fee_asset)
+
+    async def set_venue_state(self, client_order_id: str, state: VenueState) -> None:
+        await store.set_venue_state(self._pool, client_order_id, state.value)
+
     @staticmethod
     async def _store_change(conn: asyncpg.Connection, stored: StoredOrder, change: OrderChange) -> None:
-        await store.save_order(conn, stored, change.working, change.sequence, change.reason_text)
-        fill, report = change.fill, change.report
-        # A fill already stored (it cannot be, with last_bar_open_ns) never moves the position.
-        if (
-            fill is not None
-            and report is not None
-            and await store.insert_fill(conn, stored, fill, report.event_id)
-        ):
-            await store.apply_fill_to_position(conn, stored.meta.account, fill)
+        await store.save_order(conn, change)
+        report = change.report
+        event_id = report.event_id if report is not None else ""
+        for traded in change.fills if report is not None else ():
+            # A fill already stored (the state machine drops known fill ids) never moves the position.
+            if await store.insert_fill(conn, stored, traded, event_id):
+                await store.apply_fill_to_position(conn, stored.meta.account, traded.fill)
         if report is not None:
             await store.add_to_outbox(conn, report)
 

@@ -12,8 +12,11 @@ Idempotency and crash safety, end to end:
   only then is the stream entry acked / the bar offset committed. A crash after the commit leaves
   an unstamped row: it is re-published at startup, by the periodic sweep, or at once when the order
   is redelivered. Reports are at-least-once with stable ids; the state is exactly once.
-- Working orders live only in PostgreSQL and are locked (FOR UPDATE) per bar, so a restart, or a
-  second replica, continues them; a redelivered bar is a no-op (last_bar_open_ns).
+- Working orders live only in PostgreSQL and are locked (FOR UPDATE) per venue event or bar, so a
+  restart, or a second replica, continues them; a redelivered bar is a no-op (last_bar_open_ns), a
+  repeated trade is dropped by its fill id.
+- An order is stored before it goes to the venue; one whose submit was never answered is asked
+  about by client order id before it is ever re-sent (`kestrel_execution.resolver`).
 - The kill switch (Redis state, prompted by ops.commands) cancels working orders and refuses new
   ones; it is checked again before every bar is applied.
 - A consumer that dies holding stream entries loses them to a live one after `reclaim_idle_ms`.
@@ -29,12 +32,13 @@ from dataclasses import dataclass, replace
 import asyncpg
 
 from kestrel_contracts.registry import Transport, channel
-from kestrel_execution.broker import Broker
-from kestrel_execution.handlers import BarsHandler, CommandsHandler, ExecutionContext, OrdersHandler
+from kestrel_execution.handlers import CommandsHandler, ExecutionContext, OrdersHandler
 from kestrel_execution.idempotency import RedisIdempotency
 from kestrel_execution.outbox import ReportOutbox
 from kestrel_execution.repository import PostgresExecutionStore
+from kestrel_execution.resolver import run_resolver
 from kestrel_execution.settings import ExecutionSettings
+from kestrel_execution.venue import Venue, VenueRuntime
 from kestrel_messaging import ConsumerOptions, TransportRouter
 from kestrel_messaging.kafka import KafkaBus
 from kestrel_messaging.redis_streams import RedisStreamBus
@@ -114,7 +118,7 @@ async def _until_first_failure(stop: asyncio.Event, *workers: asyncio.Task[None]
 
 
 async def consume(
-    settings: ExecutionSettings, broker: Broker, connections: Connections, stop: asyncio.Event
+    settings: ExecutionSettings, venue: Venue, connections: Connections, stop: asyncio.Event
 ) -> None:
     name = consumer_name(settings)
     store = PostgresExecutionStore(connections.pool)
@@ -128,7 +132,7 @@ async def consume(
     context = ExecutionContext(
         store=store,
         outbox=outbox,
-        broker=broker,
+        venue=venue,
         catalog=load_catalog(settings.instruments_file),
         kill_switch=KillSwitch(connections.streams.client),
         default_timeframe=settings.default_timeframe,
@@ -142,9 +146,6 @@ async def consume(
     orders = connections.streams.subscribe(
         channel("execution.orders"), group=settings.consumer_group, consumer=name, options=options
     )
-    bars = connections.kafka.subscribe(
-        channel("market.bars"), group=settings.bars_consumer_group, consumer=name, options=options
-    )
     # Only commands from now on: the kill switch's state is in Redis, old commands add nothing to it.
     commands = connections.kafka.subscribe(
         channel("ops.commands"),
@@ -153,27 +154,34 @@ async def consume(
         options=replace(options, start_from_beginning=False),
     )
     idempotency = RedisIdempotency(connections.streams.client, settings.idempotency_ttl_s)
-    _log.info(
-        "consumers.started", orders_group=settings.consumer_group, bars_group=settings.bars_consumer_group
-    )
+    _log.info("consumers.started", orders_group=settings.consumer_group, venue=venue.name)
+    feeds = venue.tasks(VenueRuntime(context, connections.kafka, name, options), stop)
     await _until_first_failure(
         stop,
         asyncio.create_task(orders.run(OrdersHandler(context, idempotency), stop)),
-        asyncio.create_task(bars.run(BarsHandler(context), stop)),
         asyncio.create_task(commands.run(CommandsHandler(context), stop)),
         asyncio.create_task(outbox.sweep(stop, settings.outbox_sweep_interval_s)),
+        asyncio.create_task(
+            run_resolver(
+                context,
+                stop,
+                interval_s=settings.resolve_interval_s,
+                pending_for_s=settings.resolve_pending_after_s,
+            )
+        ),
+        *(asyncio.create_task(feed) for feed in feeds),
     )
 
 
-async def serve(settings: ExecutionSettings, stop: asyncio.Event, broker: Broker) -> None:
+async def serve(settings: ExecutionSettings, stop: asyncio.Event, venue: Venue) -> None:
     """/health, /ready, /metrics and the consumers until `stop` (then in-flight work is finished)."""
     async with HealthServer(settings.http_host, settings.http_port, readiness_checks(settings)):
-        _log.info("service.started", port=settings.http_port, broker=broker.name)
+        _log.info("service.started", port=settings.http_port, venue=venue.name)
         name = consumer_name(settings)
         connections = await connect(settings, name, stop)
         if connections is None:
             return
         try:
-            await consume(settings, broker, connections, stop)
+            await consume(settings, venue, connections, stop)
         finally:
             await connections.close()

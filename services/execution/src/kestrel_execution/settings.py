@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Literal
 
-from pydantic import field_validator, model_validator
+from pydantic import SecretStr, field_validator, model_validator
 
 from kestrel_platform.settings import ServiceSettings
 from kestrel_trading.paper import PaperConfig
@@ -43,6 +44,24 @@ class ExecutionSettings(ServiceSettings):
     default_fee_asset: str = "USD"
     # Reports still unpublished this long after their commit (a crash) are published by the sweeper.
     outbox_sweep_interval_s: float = 5.0
+    # The venue adapter (KESTREL_BROKER): the paper broker, or Binance spot (testnet by default).
+    broker: Literal["paper", "binance"] = "paper"
+    # Orders the venue has not answered are asked about every `resolve_interval_s`, once untouched
+    # for `resolve_pending_after_s` (longer than a request timeout plus the recvWindow, so no earlier
+    # request for the order can still reach the venue).
+    resolve_interval_s: float = 5.0
+    resolve_pending_after_s: float = 15.0
+    # Binance spot testnet; for a real testnet key keep these, for the local exchange point them at it.
+    binance_rest_url: str = "https://testnet.binance.vision"
+    binance_ws_api_url: str = "wss://ws-api.testnet.binance.vision/ws-api/v3"
+    # Keys only from the environment or a secrets file (JSON: api_key + api_secret or private_key_pem).
+    binance_api_key: SecretStr | None = None
+    binance_api_secret: SecretStr | None = None
+    binance_private_key_file: str | None = None  # Ed25519 PEM, preferred over an HMAC secret
+    binance_secrets_file: str | None = None
+    binance_recv_window_ms: int = 5000
+    binance_timeout_s: float = 5.0
+    binance_rules_refresh_s: float = 3600.0
 
     @field_validator(
         "consumer_group",
@@ -64,7 +83,17 @@ class ExecutionSettings(ServiceSettings):
             raise ValueError("must be > 0")
         return value
 
-    @field_validator("outbox_sweep_interval_s")
+    @field_validator("binance_recv_window_ms")
+    @classmethod
+    def _recv_window(cls, value: int) -> int:
+        if not 0 < value <= 60_000:
+            raise ValueError("must be in (0, 60000] ms, Binance's limit")
+        return value
+
+    @field_validator(
+        "outbox_sweep_interval_s", "resolve_interval_s", "resolve_pending_after_s", "binance_timeout_s",
+        "binance_rules_refresh_s",
+    )  # fmt: skip
     @classmethod
     def _positive(cls, value: float) -> float:
         if value <= 0:

@@ -17,8 +17,9 @@ from kestrel_contracts.v1.execution_report_pb2 import ExecutionReport
 from kestrel_contracts.v1.order_request_pb2 import OrderRequest
 from kestrel_contracts.v1.order_request_pb2 import OrderType as OrderTypePb
 from kestrel_contracts.v1.order_request_pb2 import TimeInForce as TimeInForcePb
-from kestrel_execution.progress import StoredOrder
+from kestrel_execution.progress import OrderChange, StoredOrder
 from kestrel_execution.reports import OrderMeta
+from kestrel_execution.venue import Traded, VenueState
 from kestrel_store.timeseries import timeframe_to_interval
 from kestrel_trading.domain import Bar, Fill, Side
 from kestrel_trading.orders import Order, OrderStatus, OrderType, TimeInForce
@@ -46,8 +47,9 @@ _INSERT = """
 INSERT INTO trading.orders (
     client_order_id, account, strategy_id, symbol, venue, timeframe, broker, side, order_type,
     time_in_force, quantity, limit_price, status, reason_code, reject_reason, request_event_id,
-    signal_event_id, ts_event, expire_at_ns, submitted_at_ns, report_sequence)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, 1)
+    signal_event_id, ts_event, expire_at_ns, submitted_at_ns, report_sequence, venue_state)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, 1,
+    $21)
 ON CONFLICT (client_order_id) DO NOTHING
 RETURNING order_id
 """
@@ -64,7 +66,7 @@ async def insert_accepted(
         meta.broker, order.side.name, order.order_type.name, order.time_in_force.name, order.quantity,
         order.limit_price, order.status.name, "", None, meta.request_event_id,
         _uuid_or_none(meta.signal_event_id), ns_to_datetime(request.ts_event), order.expire_at_ns,
-        working.submitted_at_ns,
+        working.submitted_at_ns, VenueState.PENDING.value,
     )  # fmt: skip
     return row is not None
 
@@ -100,21 +102,32 @@ async def insert_rejected(
         limit if limit is not None and limit > 0 else None, "REJECTED", reason, text,
         request_event_uuid(request), _uuid_or_none(request.signal_event_id),
         ns_to_datetime(request.ts_event), request.expire_at_ns or None, request.ts_event,
+        VenueState.ACKED.value,
     )  # fmt: skip
     return row is not None
 
 
-_WORKING = """
-SELECT order_id, client_order_id, account, strategy_id, symbol, venue, timeframe, broker, side,
-       order_type, time_in_force, quantity, limit_price, status, filled_quantity, filled_notional, fees,
-       reason_code, expire_at_ns, submitted_at_ns, bars_seen, last_bar_open_ns, report_sequence,
-       request_event_id, signal_event_id
-FROM trading.orders
-WHERE ($1::text IS NULL OR (symbol = $1 AND timeframe = $2)) AND status IN ('NEW', 'PARTIALLY_FILLED')
-    AND ($3::text IS NULL OR client_order_id = $3)
-ORDER BY created_at, client_order_id
-FOR UPDATE
+_ORDERS = """
+SELECT o.order_id, o.client_order_id, o.account, o.strategy_id, o.symbol, o.venue, o.timeframe,
+       o.broker, o.side, o.order_type, o.time_in_force, o.quantity, o.limit_price, o.status,
+       o.filled_quantity, o.filled_notional, o.fees, o.reason_code, o.expire_at_ns, o.submitted_at_ns,
+       o.bars_seen, o.last_bar_open_ns, o.report_sequence, o.request_event_id, o.signal_event_id,
+       o.venue_order_id, o.venue_state,
+       ARRAY(SELECT f.trade_id FROM trading.fills f WHERE f.order_id = o.order_id) AS fill_ids
+FROM trading.orders o
+WHERE ($1::text IS NULL OR (o.symbol = $1 AND o.timeframe = $2))
+    AND ($3::text IS NULL OR o.client_order_id = $3)
+    AND ($4::text IS NULL OR o.broker = $4)
+    -- One order by id: also a final one, except a rejection (no venue event can concern it).
+    AND (o.status IN ('NEW', 'PARTIALLY_FILLED') OR ($3::text IS NOT NULL AND o.status <> 'REJECTED'))
 """
+_WORKING = _ORDERS + "ORDER BY o.created_at, o.client_order_id FOR UPDATE OF o"
+_UNRESOLVED = (
+    _ORDERS
+    # Not before a request still in flight is surely dead (the venue drops it after recvWindow).
+    + " AND o.venue_state <> 'ACKED' AND o.updated_at <= now() - make_interval(secs => $5)"
+    + " ORDER BY o.created_at, o.client_order_id LIMIT 500"
+)
 
 
 def _stored(row: asyncpg.Record, fee_asset: str) -> StoredOrder:
@@ -131,6 +144,7 @@ def _stored(row: asyncpg.Record, fee_asset: str) -> StoredOrder:
         filled_quantity=row["filled_quantity"],
         filled_notional=row["filled_notional"],
         fees=row["fees"],
+        fill_ids=frozenset(row["fill_ids"]),
         reason=row["reason_code"],
     )
     meta = OrderMeta(
@@ -144,9 +158,11 @@ def _stored(row: asyncpg.Record, fee_asset: str) -> StoredOrder:
         request_event_id=str(row["request_event_id"]),
         signal_event_id=str(row["signal_event_id"] or ""),
         fee_asset=fee_asset,
+        venue_order_id=row["venue_order_id"] or "",
     )
     working = WorkingOrder(order, row["submitted_at_ns"], row["bars_seen"], row["last_bar_open_ns"])
-    return StoredOrder(row["order_id"], meta, working, row["report_sequence"])
+    state = VenueState(row["venue_state"])
+    return StoredOrder(row["order_id"], meta, working, row["report_sequence"], state)
 
 
 async def lock_working(
@@ -156,11 +172,44 @@ async def lock_working(
     fee_asset: Callable[[str], str],
     *,
     client_order_id: str | None = None,
+    broker: str | None = None,
 ) -> list[StoredOrder]:
-    """The open orders of (symbol, timeframe) — of every symbol when None; only `client_order_id`
-    when given — oldest first, locked until the transaction ends."""
-    rows = await conn.fetch(_WORKING, symbol, timeframe, client_order_id)
+    """The open orders of (symbol, timeframe) — of every symbol when None; of one `broker` when
+    given — oldest first, locked until the transaction ends. With `client_order_id`: that accepted
+    order alone, whatever its status (a late trade report must still find a canceled order)."""
+    rows = await conn.fetch(_WORKING, symbol, timeframe, client_order_id, broker)
     return [_stored(row, fee_asset(row["symbol"])) for row in rows]
+
+
+async def open_orders(
+    conn: asyncpg.Connection | asyncpg.Pool, broker: str, fee_asset: Callable[[str], str]
+) -> list[StoredOrder]:
+    """Every open order of `broker`, oldest first, unlocked (a snapshot to act on order by order)."""
+    rows = await conn.fetch(_ORDERS + "ORDER BY o.created_at, o.client_order_id", None, "", None, broker)
+    return [_stored(row, fee_asset(row["symbol"])) for row in rows]
+
+
+async def unresolved(
+    conn: asyncpg.Connection | asyncpg.Pool,
+    broker: str,
+    pending_for_s: float,
+    fee_asset: Callable[[str], str],
+) -> list[StoredOrder]:
+    """Open orders of `broker` not answered by the venue (PENDING or UNKNOWN), untouched for
+    `pending_for_s` (so no request about them can still be on its way to the venue)."""
+    rows = await conn.fetch(_UNRESOLVED, None, "", None, broker, pending_for_s)
+    return [_stored(row, fee_asset(row["symbol"])) for row in rows]
+
+
+async def set_venue_state(conn: asyncpg.Connection | asyncpg.Pool, client_order_id: str, state: str) -> None:
+    """Mark an order the venue has not answered; never undoes an answer (the user stream may have
+    delivered the ack while the submit that timed out was still waiting)."""
+    await conn.execute(
+        "UPDATE trading.orders SET venue_state = $2, updated_at = now() "
+        "WHERE client_order_id = $1 AND venue_state <> 'ACKED'",
+        client_order_id,
+        state,
+    )
 
 
 async def lock_market(conn: asyncpg.Connection, symbol: str, timeframe: str) -> None:
@@ -197,27 +246,29 @@ async def bars_since(
     ]
 
 
-async def save_order(
-    conn: asyncpg.Connection, stored: StoredOrder, working: WorkingOrder, sequence: int, reason_text: str
-) -> None:
+async def save_order(conn: asyncpg.Connection, change: OrderChange) -> None:
+    working = change.working
     order = working.order
     await conn.execute(
         """
         UPDATE trading.orders SET status = $2, filled_quantity = $3, average_fill_price = $4,
             filled_notional = $5, fees = $6, reason_code = $7, reject_reason = nullif($8, ''),
-            bars_seen = $9, last_bar_open_ns = $10, report_sequence = $11, updated_at = now()
+            bars_seen = $9, last_bar_open_ns = $10, report_sequence = $11, venue_state = $12,
+            venue_order_id = nullif($13, ''), updated_at = now()
         WHERE order_id = $1
         """,
-        stored.order_id, order.status.name, order.filled_quantity, order.average_price,
-        order.filled_notional, order.fees, order.reason, reason_text, working.bars_seen,
-        working.last_bar_open_ns, sequence,
+        change.stored.order_id, order.status.name, order.filled_quantity, order.average_price,
+        order.filled_notional, order.fees, order.reason, change.reason_text, working.bars_seen,
+        working.last_bar_open_ns, change.sequence, change.venue_state.value, change.meta.venue_order_id,
     )  # fmt: skip
 
 
 async def insert_fill(
-    conn: asyncpg.Connection, stored: StoredOrder, fill: Fill, report_event_id: str
+    conn: asyncpg.Connection, stored: StoredOrder, traded: Traded, report_event_id: str
 ) -> bool:
-    """Store a fill once (the key includes its deterministic time); False when already stored."""
+    """Store a fill once (the key includes its deterministic time); False when already stored.
+    The fee is what the venue charged, in the asset it charged it in."""
+    fill = traded.fill
     row = await conn.fetchval(
         """
         INSERT INTO trading.fills (order_id, trade_id, ts, account, symbol, side, quantity, price, fee,
@@ -227,8 +278,8 @@ async def insert_fill(
         RETURNING trade_id
         """,
         stored.order_id, fill.fill_id, ns_to_datetime(fill.ts_ns), stored.meta.account, fill.symbol,
-        fill.side.name, fill.quantity, fill.price, fill.fee, stored.meta.fee_asset, fill.liquidity.name,
-        report_event_id,
+        fill.side.name, fill.quantity, fill.price, traded.commission, traded.commission_asset,
+        fill.liquidity.name, report_event_id,
     )  # fmt: skip
     return row is not None
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from kestrel_contracts.events import derived_event_id, now_ns
 from kestrel_contracts.v1.bar_pb2 import Bar as BarPb
@@ -12,6 +12,7 @@ from kestrel_contracts.v1.order_request_pb2 import OrderRequest
 from kestrel_execution.progress import OrderChange, StoredOrder
 from kestrel_execution.reports import OrderMeta
 from kestrel_execution.repository import Advance, CatchUp
+from kestrel_execution.venue import VenueState
 from kestrel_trading.domain import Bar, Fill
 from kestrel_trading.paper import WorkingOrder
 from kestrel_trading.portfolio import Position
@@ -50,7 +51,9 @@ class InMemoryExecutionStore:
     ) -> list[OrderChange] | None:
         if await self.order_exists(meta.client_order_id):
             return None
-        self.orders[meta.client_order_id] = StoredOrder(meta.client_order_id, meta, working, 1)
+        self.orders[meta.client_order_id] = StoredOrder(
+            meta.client_order_id, meta, working, 1, VenueState.PENDING
+        )
         self._add(report)
         if catch_up is None:
             return []
@@ -74,34 +77,54 @@ class InMemoryExecutionStore:
         return True
 
     async def apply_bar(
-        self, symbol: str, timeframe: str, fee_asset: str, fill_times_ns: Sequence[int], advance: Advance
-    ) -> list[OrderChange]:
-        return self._apply(symbol, timeframe, advance)
+        self, symbol: str, timeframe: str, fee_asset: str, fill_times_ns: Sequence[int], advance: Advance,
+        *, broker: str,
+    ) -> list[OrderChange]:  # fmt: skip
+        working = [s for s in self._open(broker) if (s.meta.symbol, s.meta.timeframe) == (symbol, timeframe)]
+        return self._apply_changes([change for s in working if (change := advance(s)) is not None])
 
-    async def apply_to_all_working(
-        self, fee_asset: Callable[[str], str], advance: Advance
-    ) -> list[OrderChange]:
-        return self._apply(None, "", advance)
+    async def apply_to_order(
+        self, client_order_id: str, fee_asset: Callable[[str], str], advance: Advance
+    ) -> OrderChange | None:
+        stored = self.orders.get(client_order_id)
+        change = advance(stored) if stored is not None else None
+        self._apply_changes([change] if change is not None else [])
+        return change
 
-    def _apply(self, symbol: str | None, timeframe: str, advance: Advance) -> list[OrderChange]:
-        working = [
+    async def open_orders(self, broker: str, fee_asset: Callable[[str], str]) -> list[StoredOrder]:
+        return self._open(broker)
+
+    async def unresolved(
+        self, broker: str, pending_for_s: float, fee_asset: Callable[[str], str]
+    ) -> list[StoredOrder]:
+        # No clock here: every PENDING order counts as pending long enough.
+        return [s for s in self._open(broker) if s.venue_state is not VenueState.ACKED]
+
+    async def set_venue_state(self, client_order_id: str, state: VenueState) -> None:
+        stored = self.orders[client_order_id]
+        if stored.venue_state is not VenueState.ACKED:  # an answer is never undone
+            self.orders[client_order_id] = replace(stored, venue_state=state)
+
+    def _open(self, broker: str) -> list[StoredOrder]:
+        return [
             s
             for s in self.orders.values()
-            if (symbol is None or (s.meta.symbol, s.meta.timeframe) == (symbol, timeframe))
-            and not s.working.order.status.is_terminal
+            if s.meta.broker == broker and not s.working.order.status.is_terminal
         ]
-        return self._apply_changes([change for s in working if (change := advance(s)) is not None])
 
     def _apply_changes(self, changes: list[OrderChange]) -> list[OrderChange]:
         for change in changes:  # all or nothing, like the transaction: advance ran for every order first
             stored = change.stored
             self.orders[stored.meta.client_order_id] = StoredOrder(
-                stored.order_id, stored.meta, change.working, change.sequence
+                stored.order_id, change.meta, change.working, change.sequence, change.venue_state
             )
-            if change.fill is not None and change.fill.fill_id not in self.fills:
-                self.fills[change.fill.fill_id] = change.fill
+            for traded in change.fills if change.report is not None else ():
+                fill = traded.fill
+                if fill.fill_id in self.fills:
+                    continue
+                self.fills[fill.fill_id] = fill
                 key = (stored.meta.account, stored.meta.symbol)
-                self.positions[key] = self.positions.get(key, Position(stored.meta.symbol)).apply(change.fill)
+                self.positions[key] = self.positions.get(key, Position(stored.meta.symbol)).apply(fill)
             if change.report is not None:
                 self._add(change.report)
         return changes
