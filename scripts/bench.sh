@@ -18,6 +18,8 @@ echo "== Features service throughput (all features, one consumer)"
 $RUN python bench/bench_features_service.py
 echo "== Trading loop on the service processes: bar -> order latency, orders/s, prediction cost"
 $RUN python -m bench.bench_trading_loop
+echo "== Execution: paper intake orders/s, Binance adapter and service round trips on the local exchange"
+$RUN python -m bench.bench_execution
 echo "== Backtest engine: fast mode vs vectorbt direct and backtesting.py, exact mode, parameter grid"
 $RUN python -m bench.bench_backtest
 echo "== Model kinds: training time on the samples, one prediction in the service's code path"

@@ -19,6 +19,7 @@ from kestrel_execution.idempotency import MemoryIdempotency
 from kestrel_execution.outbox import ReportOutbox
 from kestrel_execution.paper_venue import BarsHandler, PaperVenue, to_domain_bar
 from kestrel_execution.testing import FakeKillSwitch, InMemoryExecutionStore, bar, order_request
+from kestrel_execution.venue import VenueState
 from kestrel_messaging import Delivery, InMemoryBus, PermanentError
 from kestrel_platform.tracing import get_tracer
 from kestrel_trading.catalog import InstrumentCatalog
@@ -59,7 +60,7 @@ class Rig:
         self.commands = CommandsHandler(context)
 
     async def order(self, message: Message) -> None:
-        await self.orders(_delivery(ORDERS, message))
+        await self.orders([_delivery(ORDERS, message)])
 
     async def bar(self, message: Message) -> None:
         await self.bars(_delivery(BARS, message))
@@ -130,7 +131,7 @@ async def test_redis_saying_seen_with_nothing_stored_still_places_the_order() ->
     rig.idempotency.seen.add("lost-1")  # the key was set, then the process died before the commit
     await rig.order(order_request("lost-1"))
     assert [r.status for r in rig.reports()] == [Status.ORDER_STATUS_NEW]
-    assert await rig.store.order_exists("lost-1")
+    assert await rig.store.existing(["lost-1"]) == {"lost-1"}
 
 
 async def test_a_report_lost_between_commit_and_publish_goes_out_on_redelivery() -> None:
@@ -138,7 +139,7 @@ async def test_a_report_lost_between_commit_and_publish_goes_out_on_redelivery()
     rig.bus.failures = 1
     with pytest.raises(ConnectionError):
         await rig.order(order_request("crash-1"))
-    assert rig.reports() == [] and await rig.store.order_exists("crash-1")
+    assert rig.reports() == [] and await rig.store.existing(["crash-1"]) == {"crash-1"}
     await rig.order(order_request("crash-1"))  # the stream entry was never acked: redelivered
     assert [(r.client_order_id, r.status, r.sequence) for r in rig.reports()] == [
         ("crash-1", Status.ORDER_STATUS_NEW, 1)
@@ -209,7 +210,7 @@ async def test_the_report_continues_the_trace_of_the_order_entry(tracing: None) 
     trace_id = format(span.get_span_context().trace_id, "032x")
     stop = asyncio.Event()
     task = asyncio.create_task(
-        rig.bus.subscribe(orders, group="execution", consumer="c").run(rig.orders, stop)
+        rig.bus.subscribe(orders, group="execution", consumer="c").run_batches(rig.orders, stop)
     )
     for _ in range(100):
         if rig.reports():
@@ -252,3 +253,26 @@ async def test_a_stale_or_unrelated_command_cancels_nothing() -> None:
     await rig.command(_engage(False))
     await rig.command(OperatorCommand(actor="ops", submit_order=order_request("manual-1")))
     assert [r.status for r in rig.reports()] == [Status.ORDER_STATUS_NEW]
+
+
+async def test_a_batch_stores_each_order_once_rejects_what_it_must_and_acks_the_rest() -> None:
+    rig = Rig()
+    batch = [
+        order_request("b-1"),
+        order_request("b-1"),  # the same entry twice in one fetch (a redelivery)
+        order_request("b-tiny", quantity="0.01"),  # notional 1 < 10
+        order_request("b-2", side="SIDE_SELL"),
+    ]
+    await rig.orders([_delivery(ORDERS, message) for message in batch])
+    reports = rig.reports()
+    assert [(r.client_order_id, r.sequence, r.status) for r in reports] == [
+        ("b-1", 1, Status.ORDER_STATUS_NEW),
+        ("b-tiny", 1, Status.ORDER_STATUS_REJECTED),
+        ("b-2", 1, Status.ORDER_STATUS_NEW),
+    ]
+    # Both accepted orders went to the venue and were acknowledged in the same pass.
+    acked = {coid: s.venue_state for coid, s in rig.store.orders.items()}
+    assert acked == {"b-1": VenueState.ACKED, "b-2": VenueState.ACKED}
+    assert rig.store.orders["b-1"].meta.venue_order_id == "b-1"
+    await rig.orders([_delivery(ORDERS, order_request("b-2"))])  # later redelivery: nothing new
+    assert len(rig.reports()) == 3

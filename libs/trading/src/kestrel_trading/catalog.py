@@ -36,6 +36,9 @@ DEFAULT_FILTERS: Mapping[str, str] = {
 }
 
 
+_MAX_DEFAULTED = 10_000
+
+
 class CatalogError(ValueError):
     """The instruments file is unreadable or names a bad filter value."""
 
@@ -44,13 +47,19 @@ class CatalogError(ValueError):
 class InstrumentCatalog:
     instruments: Mapping[str, Instrument] = field(default_factory=dict)
     default: Mapping[str, str] | None = None
+    # Instruments made from `default`, by symbol: building one parses and validates every filter,
+    # which the order path would otherwise pay several times per order.
+    _defaulted: dict[str, Instrument] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def get(self, symbol: str) -> Instrument | None:
         """The symbol's instrument, the default's filters under its name, or None when unknown."""
-        found = self.instruments.get(symbol)
+        found = self.instruments.get(symbol) or self._defaulted.get(symbol)
         if found is not None or self.default is None:
             return found
-        return _instrument(symbol, self.default)
+        made = _instrument(symbol, self.default)
+        if len(self._defaulted) < _MAX_DEFAULTED:  # bounded: symbols arrive from the outside
+            self._defaulted[symbol] = made
+        return made
 
     @classmethod
     def builtin(cls) -> InstrumentCatalog:

@@ -10,8 +10,9 @@ see `kestrel_execution.service` for the whole argument.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from kestrel_contracts.events import now_ns
@@ -23,7 +24,7 @@ from kestrel_execution.metrics import EXECUTION_LATENCY_MS, FILLS, ORDERS_PROCES
 from kestrel_execution.outbox import ReportOutbox
 from kestrel_execution.progress import OrderChange, StoredOrder, apply_events, is_open
 from kestrel_execution.reports import OrderMeta, fee_asset_of, order_report, rejection_report
-from kestrel_execution.repository import ExecutionStore
+from kestrel_execution.repository import AcceptedOrder, Advance, ExecutionStore, NewOrder, RejectedOrder
 from kestrel_execution.store import request_event_uuid
 from kestrel_execution.venue import (
     OutcomeUnknownError,
@@ -59,6 +60,8 @@ class ExecutionContext:
     kill_switch: KillSwitchReader
     default_timeframe: str
     default_fee_asset: str
+    # At most this many venue requests in flight at once (a live venue limits order rates).
+    submit_slots: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(16))
 
     def fee_asset(self, symbol: str) -> str:
         return fee_asset_of(symbol, self.default_fee_asset)
@@ -67,31 +70,48 @@ class ExecutionContext:
         self, client_order_id: str, events: Sequence[VenueEvent], *, report_ts_ns: int | None = None
     ) -> OrderChange | None:
         """Store what the venue said of one order and publish its report (if it has one)."""
-        change = await self.store.apply_to_order(
-            client_order_id,
-            self.fee_asset,
-            lambda stored: apply_events(stored, events, report_ts_ns=report_ts_ns),
-        )
-        if change is not None:
-            await self.outbox.publish([change.report] if change.report is not None else [])
-            count_changes([change])
+        [change] = await self.apply_many([(client_order_id, events)], report_ts_ns=report_ts_ns)
         return change
 
-    async def submit(self, stored: StoredOrder) -> None:
-        """Send a stored order to the venue and store its answer; an unknown outcome is recorded
-        as such (the resolver asks the venue), a refusal leaves it PENDING (resolved later)."""
+    async def apply_many(
+        self, answers: Sequence[tuple[str, Sequence[VenueEvent]]], *, report_ts_ns: int | None = None
+    ) -> list[OrderChange | None]:
+        """What the venue said of several orders, in one transaction, then their reports."""
+        if not answers:
+            return []
+
+        def advance(events: Sequence[VenueEvent]) -> Advance:
+            return lambda stored: apply_events(stored, events, report_ts_ns=report_ts_ns)
+
+        changes = await self.store.apply_to_orders(
+            [(coid, advance(events)) for coid, events in answers], self.fee_asset
+        )
+        done = [change for change in changes if change is not None]
+        await self.outbox.publish([c.report for c in done if c.report is not None])
+        count_changes(done)
+        return changes
+
+    async def submit(self, orders: Sequence[StoredOrder]) -> None:
+        """Send stored orders to the venue (concurrently) and store its answers in one go. An unknown
+        outcome is recorded as such (the resolver asks the venue); a refusal leaves the order
+        PENDING (the resolver sends it again once the venue allows)."""
+        outcomes = await asyncio.gather(*(self._submit_one(stored) for stored in orders))
+        await self.apply_many(
+            [(s.meta.client_order_id, events) for s, events in zip(orders, outcomes, strict=True) if events]
+        )
+
+    async def _submit_one(self, stored: StoredOrder) -> Sequence[VenueEvent]:
         order, meta = stored.working.order, stored.meta
-        try:
-            events = await self.venue.submit(order, meta)
-        except OutcomeUnknownError as exc:
-            await self.store.set_venue_state(meta.client_order_id, VenueState.UNKNOWN)
-            _log.warning("venue.submit_unknown", client_order_id=meta.client_order_id, error=str(exc))
-            return
-        except VenueUnavailableError as exc:
-            _log.warning("venue.submit_refused", client_order_id=meta.client_order_id, error=str(exc),
-                         retry_after_s=exc.retry_after_s)  # fmt: skip
-            return
-        await self.apply(meta.client_order_id, events)
+        async with self.submit_slots:
+            try:
+                return await self.venue.submit(order, meta)
+            except OutcomeUnknownError as exc:
+                await self.store.set_venue_state(meta.client_order_id, VenueState.UNKNOWN)
+                _log.warning("venue.submit_unknown", client_order_id=meta.client_order_id, error=str(exc))
+            except VenueUnavailableError as exc:
+                _log.warning("venue.submit_refused", client_order_id=meta.client_order_id, error=str(exc),
+                             retry_after_s=exc.retry_after_s)  # fmt: skip
+        return ()
 
 
 def count_changes(changes: Sequence[OrderChange]) -> None:
@@ -103,68 +123,71 @@ def count_changes(changes: Sequence[OrderChange]) -> None:
 
 
 class OrdersHandler:
+    """execution.orders, a fetch at a time: one Redis round trip for the idempotency keys, one
+    transaction for the batch's orders, one publish of their reports, the venue submits side by
+    side, one transaction for the venue's answers. A failing batch is retried one entry at a time
+    by the messaging layer (a poison entry goes to the DLQ alone)."""
+
     def __init__(self, context: ExecutionContext, idempotency: IdempotencyGuard) -> None:
         self._ctx, self._idempotency = context, idempotency
 
-    async def __call__(self, delivery: Delivery) -> None:
-        request = delivery.message
-        if not isinstance(request, OrderRequest):
-            raise PermanentError(f"expected an OrderRequest, got {type(request).__name__}")
-        if not request.client_order_id:
-            raise PermanentError("OrderRequest without client_order_id: nothing to store it under")
+    async def __call__(self, deliveries: Sequence[Delivery]) -> None:
+        ctx = self._ctx
+        requests = _unique([_request(delivery) for delivery in deliveries])
+        first = await self._idempotency.claim_many([r.client_order_id for r in requests])
+        maybe_seen = [r.client_order_id for r, new in zip(requests, first, strict=True) if not new]
+        seen = await ctx.store.existing(maybe_seen) if maybe_seen else set()
+        fresh = [r for r in requests if r.client_order_id not in seen]
+        engaged = await ctx.kill_switch.engaged()
+        orders = [self._new_order(request, engaged) for request in fresh]
+        results = await ctx.store.store_intake(orders)
+        stored = [(o, changes) for o, changes in zip(orders, results, strict=True) if changes is not None]
+        reports = [
+            r for o, changes in stored for r in (o.report, *(c.report for c in changes)) if r is not None
+        ]
+        await ctx.outbox.publish(reports)
+        for order, changes in stored:
+            status = "NEW" if isinstance(order, AcceptedOrder) else "REJECTED"
+            ORDERS_PROCESSED.labels(status).inc()
+            count_changes(changes)
+            _log.debug("order.intake", client_order_id=order.request.client_order_id, status=status,
+                       reason=order.report.reason_text)  # fmt: skip
+        for coid in seen | {
+            o.request.client_order_id for o, r in zip(orders, results, strict=True) if r is None
+        }:
+            await self._duplicate(coid)  # another delivery stored it first (PostgreSQL's UNIQUE decided)
+        await ctx.submit([_to_send(o, changes) for o, changes in stored if _needs_sending(o, changes)])
+        now = now_ns()
+        for request in fresh:
+            if request.ts_init:
+                EXECUTION_LATENCY_MS.observe(max(now - request.ts_init, 0) / 1e6)
+
+    def _new_order(self, request: OrderRequest, engaged: bool) -> NewOrder:
         ctx = self._ctx
         coid = request.client_order_id
-        first_sighting = await self._idempotency.claim(coid)
-        if not first_sighting and await ctx.store.order_exists(coid):
-            await self._duplicate(coid)
-            return
-        engaged = await ctx.kill_switch.engaged()
         outcome = intake(request, ctx.catalog, kill_switch_engaged=engaged)
         timeframe = request.timeframe or ctx.default_timeframe
-        caught_up: list[OrderChange] = []
-        if isinstance(outcome, Accepted):
-            meta = OrderMeta(
-                client_order_id=coid,
-                account=request.account,
-                strategy_id=request.strategy_id,
-                symbol=request.symbol,
-                venue=request.venue,
-                timeframe=timeframe,
-                broker=ctx.venue.name,
-                request_event_id=request_event_uuid(request),
-                signal_event_id=request.signal_event_id,
-                fee_asset=ctx.fee_asset(request.symbol),
-            )
-            # The decision instant is the request's market time: no fill on the signal's own bar.
-            working = WorkingOrder(outcome.order, request.ts_event)
-            report = order_report(meta, working.order, 1, ts_event=request.ts_event)
-            instrument = ctx.catalog.get(request.symbol)
-            assert instrument is not None  # intake accepted the symbol
-            catch_up = ctx.venue.catch_up(instrument)
-            changes = await ctx.store.store_accepted(meta, working, request, report, catch_up)
-            stored = changes is not None
-            caught_up = changes or []
-        else:
+        if not isinstance(outcome, Accepted):
             report = rejection_report(request, ctx.venue.name, outcome.reason, outcome.text)
-            stored = await ctx.store.store_rejected(
-                request, broker=ctx.venue.name, timeframe=timeframe, reason=outcome.reason,
-                text=outcome.text, report=report,
-            )  # fmt: skip
-        if not stored:  # another delivery stored it first (PostgreSQL's UNIQUE decided)
-            await self._duplicate(coid)
-            return
-        await ctx.outbox.publish([report, *(c.report for c in caught_up if c.report is not None)])
-        status = "NEW" if isinstance(outcome, Accepted) else "REJECTED"
-        ORDERS_PROCESSED.labels(status).inc()
-        count_changes(caught_up)
-        if isinstance(outcome, Accepted):
-            latest = caught_up[-1].working if caught_up else working
-            if is_open(latest.order):  # an order the stored bars already settled needs no sending
-                await ctx.submit(_as_stored(meta, latest, caught_up))
-        if request.ts_init:
-            EXECUTION_LATENCY_MS.observe(max(now_ns() - request.ts_init, 0) / 1e6)
-        _log.info("order.intake", client_order_id=coid, symbol=request.symbol, status=status,
-                  reason=report.reason_text)  # fmt: skip
+            return RejectedOrder(request, ctx.venue.name, timeframe, outcome.reason, outcome.text, report)
+        meta = OrderMeta(
+            client_order_id=coid,
+            account=request.account,
+            strategy_id=request.strategy_id,
+            symbol=request.symbol,
+            venue=request.venue,
+            timeframe=timeframe,
+            broker=ctx.venue.name,
+            request_event_id=request_event_uuid(request),
+            signal_event_id=request.signal_event_id,
+            fee_asset=ctx.fee_asset(request.symbol),
+        )
+        # The decision instant is the request's market time: no fill on the signal's own bar.
+        working = WorkingOrder(outcome.order, request.ts_event)
+        report = order_report(meta, working.order, 1, ts_event=request.ts_event)
+        instrument = ctx.catalog.get(request.symbol)
+        assert instrument is not None  # intake accepted the symbol
+        return AcceptedOrder(meta, working, request, report, ctx.venue.catch_up(instrument))
 
     async def _duplicate(self, client_order_id: str) -> None:
         ORDERS_PROCESSED.labels("DUPLICATE").inc()
@@ -173,9 +196,39 @@ class OrdersHandler:
         _log.info("order.duplicate", client_order_id=client_order_id)
 
 
-def _as_stored(meta: OrderMeta, working: WorkingOrder, changes: Sequence[OrderChange]) -> StoredOrder:
-    sequence = changes[-1].sequence if changes else 1
-    return StoredOrder(meta.client_order_id, meta, working, sequence, VenueState.PENDING)
+def _request(delivery: Delivery) -> OrderRequest:
+    request = delivery.message
+    if not isinstance(request, OrderRequest):
+        raise PermanentError(f"expected an OrderRequest, got {type(request).__name__}")
+    if not request.client_order_id:
+        raise PermanentError("OrderRequest without client_order_id: nothing to store it under")
+    return request
+
+
+def _unique(requests: Sequence[OrderRequest]) -> list[OrderRequest]:
+    """The first request of each client order id (a batch may hold a redelivered entry twice)."""
+    by_id: dict[str, OrderRequest] = {}
+    for request in requests:
+        by_id.setdefault(request.client_order_id, request)
+    return list(by_id.values())
+
+
+def _needs_sending(order: NewOrder, changes: Sequence[OrderChange]) -> bool:
+    """An accepted order still open after catching up (stored bars may already have settled it)."""
+    if not isinstance(order, AcceptedOrder):
+        return False
+    latest = changes[-1].working if changes else order.working
+    return is_open(latest.order)
+
+
+def _to_send(order: NewOrder, changes: Sequence[OrderChange]) -> StoredOrder:
+    assert isinstance(order, AcceptedOrder)
+    if changes:
+        last = changes[-1]
+        return StoredOrder(
+            order.meta.client_order_id, last.meta, last.working, last.sequence, VenueState.PENDING
+        )
+    return StoredOrder(order.meta.client_order_id, order.meta, order.working, 1, VenueState.PENDING)
 
 
 class CommandsHandler:

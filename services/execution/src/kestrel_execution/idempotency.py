@@ -8,6 +8,7 @@ NOTHING, so two consumers racing on one order still store and trade it once.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Protocol
 
 import redis.asyncio as aioredis
@@ -22,8 +23,8 @@ def idempotency_key(client_order_id: str) -> str:
 
 
 class IdempotencyGuard(Protocol):
-    async def claim(self, client_order_id: str) -> bool:
-        """True when this is the first sighting of the id (the key was absent and is now set)."""
+    async def claim_many(self, client_order_ids: Sequence[str]) -> list[bool]:
+        """Per id, True when this is its first sighting (the key was absent and is now set)."""
         ...
 
 
@@ -31,9 +32,14 @@ class RedisIdempotency:
     def __init__(self, client: aioredis.Redis, ttl_s: int) -> None:
         self._client, self._ttl_s = client, ttl_s
 
-    async def claim(self, client_order_id: str) -> bool:
-        created = await self._client.set(idempotency_key(client_order_id), b"1", nx=True, ex=self._ttl_s)
-        return bool(created)
+    async def claim_many(self, client_order_ids: Sequence[str]) -> list[bool]:
+        if not client_order_ids:
+            return []
+        async with self._client.pipeline(transaction=False) as pipe:  # one round trip for the batch
+            for client_order_id in client_order_ids:
+                pipe.set(idempotency_key(client_order_id), b"1", nx=True, ex=self._ttl_s)
+            created = await pipe.execute()
+        return [bool(c) for c in created]
 
 
 class MemoryIdempotency:
@@ -42,8 +48,9 @@ class MemoryIdempotency:
     def __init__(self) -> None:
         self.seen: set[str] = set()
 
-    async def claim(self, client_order_id: str) -> bool:
-        if client_order_id in self.seen:
-            return False
-        self.seen.add(client_order_id)
-        return True
+    async def claim_many(self, client_order_ids: Sequence[str]) -> list[bool]:
+        out = []
+        for client_order_id in client_order_ids:
+            out.append(client_order_id not in self.seen)
+            self.seen.add(client_order_id)
+        return out

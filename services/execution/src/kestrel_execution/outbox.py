@@ -27,9 +27,11 @@ class ReportOutbox:
         self._store, self._bus, self._reports = store, bus, reports
 
     async def publish(self, reports: Sequence[ExecutionReport]) -> None:
-        """Publish committed reports in order (keyed by symbol), then mark them published."""
-        for report in reports:
-            await self._bus.publish(self._reports, report, key=report.symbol)
+        """Publish committed reports in order (keyed by symbol: the channel's key), one send for all,
+        then mark them published."""
+        if not reports:
+            return
+        await self._bus.publish_batch(self._reports, reports)
         await self._store.mark_published(reports)
 
     async def flush(self, *, client_order_id: str | None = None, older_than_s: float = 0.0) -> int:

@@ -1,8 +1,9 @@
 """The store the handlers depend on, as a Protocol, and its PostgreSQL implementation.
 
-Each method is one transaction: an intake stores the order and its report's outbox row together; a
-bar stores every order it changed, their fills, the positions those move and the reports' outbox
-rows together. The handlers publish only after these return (the effect is durable).
+Each method is one transaction, for a whole batch: an intake stores its orders and their reports'
+outbox rows together; a bar or a batch of venue events stores every order it changed, their
+fills, the positions those move and the reports' outbox rows together. The handlers publish only
+after these return (the effect is durable).
 
 Catching up: an order can arrive after bars that follow its decision were already stored and
 consumed (a replay publishes bars faster than the loop turns them into orders). Its intake then
@@ -15,7 +16,8 @@ before it, the bar consumer every bar after it, and ``last_bar_open_ns`` drops a
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Protocol
+from dataclasses import dataclass
+from typing import Any, Protocol
 
 import asyncpg
 
@@ -25,6 +27,7 @@ from kestrel_contracts.v1.order_request_pb2 import OrderRequest
 from kestrel_execution import store
 from kestrel_execution.progress import OrderChange, StoredOrder
 from kestrel_execution.reports import OrderMeta
+from kestrel_execution.store_intake import accepted_row, insert_orders, rejected_row
 from kestrel_execution.venue import VenueState
 from kestrel_store.timeseries import ensure_partitions_for
 from kestrel_trading.domain import Bar
@@ -33,30 +36,41 @@ from kestrel_trading.paper import WorkingOrder
 Advance = Callable[[StoredOrder], OrderChange | None]
 # How one stored bar moves the newly accepted order (a bar handler's `advance` with the bar unbound).
 CatchUp = Callable[[StoredOrder, Bar], OrderChange | None]
+FeeAsset = Callable[[str], str]
 CATCH_UP_MAX_BARS = 1000
 _DAY_NS = 86_400 * 1_000_000_000
 
 
-class ExecutionStore(Protocol):
-    async def order_exists(self, client_order_id: str) -> bool: ...
+@dataclass(frozen=True, slots=True)
+class AcceptedOrder:
+    meta: OrderMeta
+    working: WorkingOrder
+    request: OrderRequest
+    report: ExecutionReport  # its NEW report (sequence 1)
+    catch_up: CatchUp | None = None
 
-    async def store_accepted(
-        self,
-        meta: OrderMeta,
-        working: WorkingOrder,
-        request: OrderRequest,
-        report: ExecutionReport,
-        catch_up: CatchUp | None = None,
-    ) -> list[OrderChange] | None:
-        """Store a NEW order and its report, then apply `catch_up` with every stored bar opening at or
-        after the decision; the changes that made, or None (nothing written) for a stored id."""
+
+@dataclass(frozen=True, slots=True)
+class RejectedOrder:
+    request: OrderRequest
+    broker: str
+    timeframe: str
+    reason: str  # ExecutionReason name
+    text: str
+    report: ExecutionReport
+
+
+NewOrder = AcceptedOrder | RejectedOrder
+
+
+class ExecutionStore(Protocol):
+    async def existing(self, client_order_ids: Sequence[str]) -> set[str]:
+        """Which of the ids are stored already."""
         ...
 
-    async def store_rejected(
-        self, request: OrderRequest, *, broker: str, timeframe: str, reason: str, text: str,
-        report: ExecutionReport,
-    ) -> bool:  # fmt: skip
-        """Store a REJECTED request and its report; False (nothing written) when already stored."""
+    async def store_intake(self, orders: Sequence[NewOrder]) -> list[list[OrderChange] | None]:
+        """Store new orders and their reports; per order, None (nothing written) for an id stored
+        before, else the changes its `catch_up` made with the stored bars after its decision."""
         ...
 
     async def apply_bar(
@@ -67,20 +81,18 @@ class ExecutionStore(Protocol):
         the changes."""
         ...
 
-    async def apply_to_order(
-        self, client_order_id: str, fee_asset: Callable[[str], str], advance: Advance
-    ) -> OrderChange | None:
-        """Lock one accepted order (open or final), apply `advance`, store the change; None when
-        there is no such order or nothing changed."""
+    async def apply_to_orders(
+        self, changes: Sequence[tuple[str, Advance]], fee_asset: FeeAsset
+    ) -> list[OrderChange | None]:
+        """Lock the accepted orders (open or final) by client order id, apply each one's `advance`,
+        store the changes; per entry the change, or None (no such order, or nothing changed)."""
         ...
 
-    async def open_orders(self, broker: str, fee_asset: Callable[[str], str]) -> list[StoredOrder]:
+    async def open_orders(self, broker: str, fee_asset: FeeAsset) -> list[StoredOrder]:
         """A snapshot of every open order of `broker`, oldest first."""
         ...
 
-    async def unresolved(
-        self, broker: str, pending_for_s: float, fee_asset: Callable[[str], str]
-    ) -> list[StoredOrder]:
+    async def unresolved(self, broker: str, pending_for_s: float, fee_asset: FeeAsset) -> list[StoredOrder]:
         """Open orders of `broker` the venue has not answered: UNKNOWN, or PENDING that long."""
         ...
 
@@ -91,6 +103,22 @@ class ExecutionStore(Protocol):
     ) -> list[ExecutionReport]: ...
 
     async def mark_published(self, reports: Sequence[ExecutionReport]) -> None: ...
+
+
+def _row(order: NewOrder) -> tuple[Any, ...]:
+    if isinstance(order, AcceptedOrder):
+        return accepted_row(order.meta, order.working, order.request)
+    return rejected_row(order.request, broker=order.broker, timeframe=order.timeframe,
+                        reason=order.reason, text=order.text)  # fmt: skip
+
+
+def _markets(orders: Sequence[AcceptedOrder]) -> dict[tuple[str, str], int]:
+    """Each (symbol, timeframe) of the orders, with the earliest decision instant among them."""
+    since: dict[tuple[str, str], int] = {}
+    for order in orders:
+        market = (order.meta.symbol, order.meta.timeframe)
+        since[market] = min(since.get(market, order.working.submitted_at_ns), order.working.submitted_at_ns)
+    return since
 
 
 class PostgresExecutionStore:
@@ -108,56 +136,50 @@ class PostgresExecutionStore:
             )
             self._fill_days |= days
 
-    async def order_exists(self, client_order_id: str) -> bool:
-        return await store.order_exists(self._pool, client_order_id)
+    async def existing(self, client_order_ids: Sequence[str]) -> set[str]:
+        return await store.existing(self._pool, client_order_ids)
 
-    async def store_accepted(
-        self,
-        meta: OrderMeta,
-        working: WorkingOrder,
-        request: OrderRequest,
-        report: ExecutionReport,
-        catch_up: CatchUp | None = None,
-    ) -> list[OrderChange] | None:
-        if catch_up is not None:  # fills of a catch-up are days after the decision at most, usually
-            await self._ensure_fill_partitions([request.ts_event])
+    async def store_intake(self, orders: Sequence[NewOrder]) -> list[list[OrderChange] | None]:
+        catching = [o for o in orders if isinstance(o, AcceptedOrder) and o.catch_up is not None]
+        # Fills of a catch-up are days after the decision at most, usually.
+        await self._ensure_fill_partitions([o.request.ts_event for o in catching])
         async with self._pool.acquire() as conn, conn.transaction():
-            await store.lock_market(conn, meta.symbol, meta.timeframe)
-            if not await store.insert_accepted(conn, meta, working, request):
-                return None
-            await store.add_to_outbox(conn, report)
-            if catch_up is None:
-                return []
-            bars = await store.bars_since(
-                conn, meta.symbol, meta.timeframe, working.submitted_at_ns, CATCH_UP_MAX_BARS
-            )
-            changes: list[OrderChange] = []
-            [current] = await store.lock_working(conn, meta.symbol, meta.timeframe, lambda _: meta.fee_asset,
-                                                 client_order_id=meta.client_order_id)  # fmt: skip
-            for bar in bars:
-                if current.working.order.status.is_terminal:
-                    break
-                change = catch_up(current, bar)
-                if change is not None:
-                    await self._store_change(conn, current, change)
-                    changes.append(change)
-                    current = StoredOrder(
-                        current.order_id, change.meta, change.working, change.sequence, change.venue_state
-                    )
-            return changes
+            markets = _markets(catching)
+            await store.lock_markets(conn, list(markets))
+            new_ids = await insert_orders(conn, [_row(order) for order in orders])
+            fresh = [o for o in orders if o.request.client_order_id in new_ids]
+            await store.add_to_outbox(conn, [o.report for o in fresh])
+            # Once per market, from the earliest decision in the batch.
+            bars = await store.bars_since(conn, markets, CATCH_UP_MAX_BARS) if markets else {}
+            results: list[list[OrderChange] | None] = []
+            for order in orders:
+                order_id = new_ids.pop(order.request.client_order_id, None)  # a repeat in the batch: None
+                if order_id is None:
+                    results.append(None)
+                elif isinstance(order, AcceptedOrder) and order.catch_up is not None:
+                    market = bars[(order.meta.symbol, order.meta.timeframe)]
+                    results.append(await self._catch_up(conn, order, order_id, order.catch_up, market))
+                else:
+                    results.append([])
+            return results
 
-    async def store_rejected(
-        self, request: OrderRequest, *, broker: str, timeframe: str, reason: str, text: str,
-        report: ExecutionReport,
-    ) -> bool:  # fmt: skip
-        async with self._pool.acquire() as conn, conn.transaction():
-            stored = await store.insert_rejected(
-                conn, request, broker=broker, timeframe=timeframe, reason=reason, text=text
-            )
-            if not stored:
-                return False
-            await store.add_to_outbox(conn, report)
-            return True
+    async def _catch_up(
+        self, conn: asyncpg.Connection, order: AcceptedOrder, order_id: Any, catch_up: CatchUp,
+        bars: Sequence[Bar],
+    ) -> list[OrderChange]:  # fmt: skip
+        current = StoredOrder(order_id, order.meta, order.working, 1, VenueState.PENDING)
+        changes: list[OrderChange] = []
+        for bar in bars:
+            if current.working.order.status.is_terminal:
+                break
+            change = catch_up(current, bar)
+            if change is not None:
+                changes.append(change)
+                current = StoredOrder(
+                    order_id, change.meta, change.working, change.sequence, change.venue_state
+                )
+        await self._store_changes(conn, changes)
+        return changes
 
     async def apply_bar(
         self, symbol: str, timeframe: str, fee_asset: str, fill_times_ns: Sequence[int], advance: Advance,
@@ -171,48 +193,57 @@ class PostgresExecutionStore:
                 conn, symbol, timeframe, lambda _: fee_asset, broker=broker
             ):
                 change = advance(stored)
-                if change is None:
-                    continue
-                await self._store_change(conn, stored, change)
-                changes.append(change)
+                if change is not None:
+                    changes.append(change)
+            await self._store_changes(conn, changes)
         return changes
 
-    async def apply_to_order(
-        self, client_order_id: str, fee_asset: Callable[[str], str], advance: Advance
-    ) -> OrderChange | None:
-        fills_at = [now_ns()]  # a venue trade is about now; the partition of its day must exist
-        await self._ensure_fill_partitions(fills_at)
+    async def apply_to_orders(
+        self, changes: Sequence[tuple[str, Advance]], fee_asset: FeeAsset
+    ) -> list[OrderChange | None]:
+        await self._ensure_fill_partitions([now_ns()])  # a venue trade is about now
+        ids = sorted({client_order_id for client_order_id, _ in changes})
         async with self._pool.acquire() as conn, conn.transaction():
-            found = await store.lock_working(conn, None, "", fee_asset, client_order_id=client_order_id)
-            if not found:
-                return None
-            change = advance(found[0])
-            if change is not None:
-                await self._store_change(conn, found[0], change)
-            return change
+            found = {
+                s.meta.client_order_id: s
+                for s in await store.lock_working(conn, None, "", fee_asset, client_order_ids=ids)
+            }
+            out: list[OrderChange | None] = []
+            for client_order_id, advance in changes:
+                stored = found.get(client_order_id)
+                change = advance(stored) if stored is not None else None
+                if stored is not None and change is not None:
+                    found[client_order_id] = StoredOrder(
+                        stored.order_id, change.meta, change.working, change.sequence, change.venue_state
+                    )
+                out.append(change)
+            # In order: a second change to one order in the batch was made on the first, and wins.
+            await self._store_changes(conn, [c for c in out if c is not None])
+            return out
 
-    async def open_orders(self, broker: str, fee_asset: Callable[[str], str]) -> list[StoredOrder]:
+    async def open_orders(self, broker: str, fee_asset: FeeAsset) -> list[StoredOrder]:
         return await store.open_orders(self._pool, broker, fee_asset)
 
-    async def unresolved(
-        self, broker: str, pending_for_s: float, fee_asset: Callable[[str], str]
-    ) -> list[StoredOrder]:
+    async def unresolved(self, broker: str, pending_for_s: float, fee_asset: FeeAsset) -> list[StoredOrder]:
         return await store.unresolved(self._pool, broker, pending_for_s, fee_asset)
 
     async def set_venue_state(self, client_order_id: str, state: VenueState) -> None:
         await store.set_venue_state(self._pool, client_order_id, state.value)
 
     @staticmethod
-    async def _store_change(conn: asyncpg.Connection, stored: StoredOrder, change: OrderChange) -> None:
-        await store.save_order(conn, change)
-        report = change.report
-        event_id = report.event_id if report is not None else ""
-        for traded in change.fills if report is not None else ():
-            # A fill already stored (the state machine drops known fill ids) never moves the position.
-            if await store.insert_fill(conn, stored, traded, event_id):
-                await store.apply_fill_to_position(conn, stored.meta.account, traded.fill)
-        if report is not None:
-            await store.add_to_outbox(conn, report)
+    async def _store_changes(conn: asyncpg.Connection, changes: Sequence[OrderChange]) -> None:
+        """The orders' new states, their fills and the positions those move, their reports' rows."""
+        await store.save_orders(conn, changes)
+        reports: list[ExecutionReport] = []
+        for change in changes:
+            if change.report is None:
+                continue
+            reports.append(change.report)
+            for traded in change.fills:
+                # A fill already stored (the state machine drops known ids) never moves the position.
+                if await store.insert_fill(conn, change.stored, traded, change.report.event_id):
+                    await store.apply_fill_to_position(conn, change.stored.meta.account, traded.fill)
+        await store.add_to_outbox(conn, reports)
 
     async def unpublished(
         self, *, client_order_id: str | None = None, older_than_s: float = 0.0

@@ -35,7 +35,7 @@ async def resolve_unanswered(ctx: ExecutionContext, pending_for_s: float) -> int
         if events is None:
             _log.warning("resolve.resubmit", client_order_id=meta.client_order_id)
             await ctx.store.set_venue_state(meta.client_order_id, VenueState.PENDING)  # restarts the wait
-            await ctx.submit(stored)
+            await ctx.submit([stored])
         else:
             await ctx.apply(meta.client_order_id, events)
             _log.info("resolve.settled", client_order_id=meta.client_order_id, events=len(events))

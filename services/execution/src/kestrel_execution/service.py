@@ -142,6 +142,7 @@ async def consume(
         max_attempts=settings.max_attempts,
         retry_backoff_s=settings.retry_backoff_s,
         reclaim_idle_ms=settings.reclaim_idle_ms,
+        batch_size=settings.orders_batch_size,
     )
     orders = connections.streams.subscribe(
         channel("execution.orders"), group=settings.consumer_group, consumer=name, options=options
@@ -158,7 +159,7 @@ async def consume(
     feeds = venue.tasks(VenueRuntime(context, connections.kafka, name, options), stop)
     await _until_first_failure(
         stop,
-        asyncio.create_task(orders.run(OrdersHandler(context, idempotency), stop)),
+        asyncio.create_task(orders.run_batches(OrdersHandler(context, idempotency), stop)),
         asyncio.create_task(commands.run(CommandsHandler(context), stop)),
         asyncio.create_task(outbox.sweep(stop, settings.outbox_sweep_interval_s)),
         asyncio.create_task(

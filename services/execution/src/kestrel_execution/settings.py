@@ -27,6 +27,8 @@ class ExecutionSettings(ServiceSettings):
     # A stream entry pending this long with a dead consumer is claimed by a live one (XAUTOCLAIM).
     reclaim_idle_ms: int = 30_000
     max_attempts: int = 5
+    # Stream entries (orders) taken and stored per transaction; a failing batch goes one by one.
+    orders_batch_size: int = 100
     retry_backoff_s: float = 0.1
     # How long `order:idem:{client_order_id}` lives in Redis (the fast path; PostgreSQL is the truth).
     idempotency_ttl_s: int = 7 * 24 * 3600
@@ -76,7 +78,7 @@ class ExecutionSettings(ServiceSettings):
             raise ValueError("must not be empty")
         return value.strip()
 
-    @field_validator("reclaim_idle_ms", "idempotency_ttl_s", "max_attempts")
+    @field_validator("reclaim_idle_ms", "idempotency_ttl_s", "max_attempts", "orders_batch_size")
     @classmethod
     def _positive_int(cls, value: int) -> int:
         if value <= 0:

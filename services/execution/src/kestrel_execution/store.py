@@ -6,17 +6,15 @@ move and the outbox row of the report are one atomic write.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from decimal import Decimal, InvalidOperation
+from collections.abc import Callable, Mapping, Sequence
+from decimal import Decimal
+from typing import Any
 
 import asyncpg
 
 from kestrel_contracts.events import datetime_to_ns, derived_event_id, is_event_id, ns_to_datetime
-from kestrel_contracts.v1.common_pb2 import Side as SidePb
 from kestrel_contracts.v1.execution_report_pb2 import ExecutionReport
 from kestrel_contracts.v1.order_request_pb2 import OrderRequest
-from kestrel_contracts.v1.order_request_pb2 import OrderType as OrderTypePb
-from kestrel_contracts.v1.order_request_pb2 import TimeInForce as TimeInForcePb
 from kestrel_execution.progress import OrderChange, StoredOrder
 from kestrel_execution.reports import OrderMeta
 from kestrel_execution.venue import Traded, VenueState
@@ -34,77 +32,17 @@ def request_event_uuid(request: OrderRequest) -> str:
     return derived_event_id("order-request", request.client_order_id)
 
 
-def _uuid_or_none(text: str) -> str | None:
+def uuid_or_none(text: str) -> str | None:
     return text if is_event_id(text) else None
 
 
-async def order_exists(conn: asyncpg.Connection | asyncpg.Pool, client_order_id: str) -> bool:
-    found = await conn.fetchval("SELECT 1 FROM trading.orders WHERE client_order_id = $1", client_order_id)
-    return found is not None
-
-
-_INSERT = """
-INSERT INTO trading.orders (
-    client_order_id, account, strategy_id, symbol, venue, timeframe, broker, side, order_type,
-    time_in_force, quantity, limit_price, status, reason_code, reject_reason, request_event_id,
-    signal_event_id, ts_event, expire_at_ns, submitted_at_ns, report_sequence, venue_state)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, 1,
-    $21)
-ON CONFLICT (client_order_id) DO NOTHING
-RETURNING order_id
-"""
-
-
-async def insert_accepted(
-    conn: asyncpg.Connection, meta: OrderMeta, working: WorkingOrder, request: OrderRequest
-) -> bool:
-    """Store a NEW order; False when its client_order_id is already stored (a redelivery)."""
-    order = working.order
-    row = await conn.fetchval(
-        _INSERT,
-        meta.client_order_id, meta.account, meta.strategy_id, meta.symbol, meta.venue, meta.timeframe,
-        meta.broker, order.side.name, order.order_type.name, order.time_in_force.name, order.quantity,
-        order.limit_price, order.status.name, "", None, meta.request_event_id,
-        _uuid_or_none(meta.signal_event_id), ns_to_datetime(request.ts_event), order.expire_at_ns,
-        working.submitted_at_ns, VenueState.PENDING.value,
-    )  # fmt: skip
-    return row is not None
-
-
-def _maybe_decimal(text: str) -> Decimal | None:
-    try:
-        value = Decimal(text)
-    except InvalidOperation:
-        return None
-    return value if value.is_finite() else None
-
-
-async def insert_rejected(
-    conn: asyncpg.Connection, request: OrderRequest, *, broker: str, timeframe: str, reason: str, text: str
-) -> bool:
-    """Store a REJECTED request with whatever of it is readable; False when already stored."""
-    side = SidePb.Name(request.side).removeprefix("SIDE_") if request.side else None
-    order_type = (
-        OrderTypePb.Name(request.order_type).removeprefix("ORDER_TYPE_") if request.order_type else None
+async def existing(conn: asyncpg.Connection | asyncpg.Pool, client_order_ids: Sequence[str]) -> set[str]:
+    """Which of the ids are stored already."""
+    rows = await conn.fetch(
+        "SELECT client_order_id FROM trading.orders WHERE client_order_id = ANY($1::text[])",
+        list(client_order_ids),
     )
-    tif = (
-        TimeInForcePb.Name(request.time_in_force).removeprefix("TIME_IN_FORCE_")
-        if request.time_in_force
-        else "GTC"
-    )
-    limit = _maybe_decimal(request.limit_price) if request.limit_price else None
-    quantity = _maybe_decimal(request.quantity)
-    quantity = quantity if quantity is not None and quantity >= 0 else None  # 0 <= filled <= quantity
-    row = await conn.fetchval(
-        _INSERT,
-        request.client_order_id, request.account, request.strategy_id, request.symbol, request.venue,
-        timeframe, broker, side, order_type, tif, quantity,
-        limit if limit is not None and limit > 0 else None, "REJECTED", reason, text,
-        request_event_uuid(request), _uuid_or_none(request.signal_event_id),
-        ns_to_datetime(request.ts_event), request.expire_at_ns or None, request.ts_event,
-        VenueState.ACKED.value,
-    )  # fmt: skip
-    return row is not None
+    return {row["client_order_id"] for row in rows}
 
 
 _ORDERS = """
@@ -112,14 +50,13 @@ SELECT o.order_id, o.client_order_id, o.account, o.strategy_id, o.symbol, o.venu
        o.broker, o.side, o.order_type, o.time_in_force, o.quantity, o.limit_price, o.status,
        o.filled_quantity, o.filled_notional, o.fees, o.reason_code, o.expire_at_ns, o.submitted_at_ns,
        o.bars_seen, o.last_bar_open_ns, o.report_sequence, o.request_event_id, o.signal_event_id,
-       o.venue_order_id, o.venue_state,
-       ARRAY(SELECT f.trade_id FROM trading.fills f WHERE f.order_id = o.order_id) AS fill_ids
+       o.venue_order_id, o.venue_state
 FROM trading.orders o
 WHERE ($1::text IS NULL OR (o.symbol = $1 AND o.timeframe = $2))
-    AND ($3::text IS NULL OR o.client_order_id = $3)
+    AND ($3::text[] IS NULL OR o.client_order_id = ANY($3::text[]))
     AND ($4::text IS NULL OR o.broker = $4)
     -- One order by id: also a final one, except a rejection (no venue event can concern it).
-    AND (o.status IN ('NEW', 'PARTIALLY_FILLED') OR ($3::text IS NOT NULL AND o.status <> 'REJECTED'))
+    AND (o.status IN ('NEW', 'PARTIALLY_FILLED') OR ($3::text[] IS NOT NULL AND o.status <> 'REJECTED'))
 """
 _WORKING = _ORDERS + "ORDER BY o.created_at, o.client_order_id FOR UPDATE OF o"
 _UNRESOLVED = (
@@ -130,7 +67,7 @@ _UNRESOLVED = (
 )
 
 
-def _stored(row: asyncpg.Record, fee_asset: str) -> StoredOrder:
+def _stored(row: asyncpg.Record, fee_asset: str, fill_ids: frozenset[str] = frozenset()) -> StoredOrder:
     order = Order(
         client_order_id=row["client_order_id"],
         symbol=row["symbol"],
@@ -144,7 +81,7 @@ def _stored(row: asyncpg.Record, fee_asset: str) -> StoredOrder:
         filled_quantity=row["filled_quantity"],
         filled_notional=row["filled_notional"],
         fees=row["fees"],
-        fill_ids=frozenset(row["fill_ids"]),
+        fill_ids=fill_ids,
         reason=row["reason_code"],
     )
     meta = OrderMeta(
@@ -171,14 +108,24 @@ async def lock_working(
     timeframe: str,
     fee_asset: Callable[[str], str],
     *,
-    client_order_id: str | None = None,
+    client_order_ids: Sequence[str] | None = None,
     broker: str | None = None,
 ) -> list[StoredOrder]:
     """The open orders of (symbol, timeframe) — of every symbol when None; of one `broker` when
-    given — oldest first, locked until the transaction ends. With `client_order_id`: that accepted
-    order alone, whatever its status (a late trade report must still find a canceled order)."""
-    rows = await conn.fetch(_WORKING, symbol, timeframe, client_order_id, broker)
-    return [_stored(row, fee_asset(row["symbol"])) for row in rows]
+    given — oldest first, locked until the transaction ends. With `client_order_ids`: those
+    accepted orders alone, whatever their status (a late trade must still find a canceled order)."""
+    ids = list(client_order_ids) if client_order_ids is not None else None
+    rows = await conn.fetch(_WORKING, symbol, timeframe, ids, broker)
+    # Read after the lock is held: a fill committed by whoever held it before is seen, so the state
+    # machine drops that fill when the venue repeats it (fill ids are its idempotency keys).
+    fills = await conn.fetch(
+        "SELECT order_id, trade_id FROM trading.fills WHERE order_id = ANY($1::uuid[])",
+        [row["order_id"] for row in rows],
+    )
+    known: dict[Any, set[str]] = {}
+    for fill in fills:
+        known.setdefault(fill["order_id"], set()).add(fill["trade_id"])
+    return [_stored(row, fee_asset(row["symbol"]), frozenset(known.get(row["order_id"], ()))) for row in rows]
 
 
 async def open_orders(
@@ -212,44 +159,75 @@ async def set_venue_state(conn: asyncpg.Connection | asyncpg.Pool, client_order_
     )
 
 
+def _market_key(symbol: str, timeframe: str) -> str:
+    return f"bars:{symbol}:{timeframe}"
+
+
 async def lock_market(conn: asyncpg.Connection, symbol: str, timeframe: str) -> None:
     """Serialize the bar consumer and order intake of one (symbol, timeframe) until the transaction
     ends (see `kestrel_execution.repository`: each bar reaches each order once)."""
-    await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", f"bars:{symbol}:{timeframe}")
+    await lock_markets(conn, [(symbol, timeframe)])
+
+
+async def lock_markets(conn: asyncpg.Connection, markets: Sequence[tuple[str, str]]) -> None:
+    """`lock_market` for several at once, in one statement, always in the same (sorted) order so
+    that two transactions locking overlapping sets never deadlock."""
+    keys = sorted({_market_key(symbol, timeframe) for symbol, timeframe in markets})
+    if keys:
+        await conn.execute(
+            "SELECT pg_advisory_xact_lock(hashtextextended(k, 0)) "
+            "FROM unnest($1::text[]) WITH ORDINALITY AS u(k, n) ORDER BY n",
+            keys,
+        )
 
 
 _BARS_SINCE = """
-SELECT ts, ts + $3::text::interval AS ts_close, open, high, low, close, volume
-FROM market.bars WHERE symbol = $1 AND timeframe = $2 AND ts >= $4
-ORDER BY ts LIMIT $5
+SELECT m.n, b.ts, b.ts + m.width::interval AS ts_close, b.open, b.high, b.low, b.close, b.volume
+FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[]) WITH ORDINALITY
+    AS m(symbol, timeframe, width, since, n)
+CROSS JOIN LATERAL (
+    SELECT ts, open, high, low, close, volume FROM market.bars
+    WHERE symbol = m.symbol AND timeframe = m.timeframe AND ts >= m.since ORDER BY ts LIMIT $5
+) AS b
+ORDER BY m.n, b.ts
 """
 
 
 async def bars_since(
-    conn: asyncpg.Connection, symbol: str, timeframe: str, since_ns: int, limit: int
-) -> list[Bar]:
-    """Stored (closed) bars opening at or after `since_ns`, oldest first, as the fill model takes them."""
+    conn: asyncpg.Connection, since_ns: Mapping[tuple[str, str], int], limit: int
+) -> dict[tuple[str, str], list[Bar]]:
+    """Per (symbol, timeframe), the stored (closed) bars opening at or after its instant, oldest
+    first, as the fill model takes them (at most `limit` each); one query for all markets."""
+    markets = list(since_ns)
     rows = await conn.fetch(
-        _BARS_SINCE, symbol, timeframe, timeframe_to_interval(timeframe), ns_to_datetime(since_ns), limit
+        _BARS_SINCE,
+        [symbol for symbol, _ in markets],
+        [timeframe for _, timeframe in markets],
+        [timeframe_to_interval(timeframe) for _, timeframe in markets],
+        [ns_to_datetime(since_ns[market]) for market in markets],
+        limit,
     )
-    return [
-        Bar(
-            ts_open_ns=datetime_to_ns(r["ts"]),
-            ts_close_ns=datetime_to_ns(r["ts_close"]),
-            open=r["open"],
-            high=r["high"],
-            low=r["low"],
-            close=r["close"],
-            volume=r["volume"],
+    found: dict[tuple[str, str], list[Bar]] = {market: [] for market in markets}
+    for r in rows:
+        found[markets[r["n"] - 1]].append(
+            Bar(
+                ts_open_ns=datetime_to_ns(r["ts"]),
+                ts_close_ns=datetime_to_ns(r["ts_close"]),
+                open=r["open"],
+                high=r["high"],
+                low=r["low"],
+                close=r["close"],
+                volume=r["volume"],
+            )
         )
-        for r in rows
-    ]
+    return found
 
 
-async def save_order(conn: asyncpg.Connection, change: OrderChange) -> None:
-    working = change.working
-    order = working.order
-    await conn.execute(
+async def save_orders(conn: asyncpg.Connection, changes: Sequence[OrderChange]) -> None:
+    """Write each changed order's new state (one pipelined round trip for all)."""
+    if not changes:
+        return
+    await conn.executemany(
         """
         UPDATE trading.orders SET status = $2, filled_quantity = $3, average_fill_price = $4,
             filled_notional = $5, fees = $6, reason_code = $7, reject_reason = nullif($8, ''),
@@ -257,6 +235,14 @@ async def save_order(conn: asyncpg.Connection, change: OrderChange) -> None:
             venue_order_id = nullif($13, ''), updated_at = now()
         WHERE order_id = $1
         """,
+        [_saved(change) for change in changes],
+    )
+
+
+def _saved(change: OrderChange) -> tuple[Any, ...]:
+    working = change.working
+    order = working.order
+    return (
         change.stored.order_id, order.status.name, order.filled_quantity, order.average_price,
         order.filled_notional, order.fees, order.reason, change.reason_text, working.bars_seen,
         working.last_bar_open_ns, change.sequence, change.venue_state.value, change.meta.venue_order_id,
@@ -319,14 +305,13 @@ def _entry_price(position: Position) -> Decimal | None:
     return abs(average) if average is not None else None
 
 
-async def add_to_outbox(conn: asyncpg.Connection, report: ExecutionReport) -> None:
-    await conn.execute(
+async def add_to_outbox(conn: asyncpg.Connection, reports: Sequence[ExecutionReport]) -> None:
+    if not reports:
+        return
+    await conn.executemany(
         "INSERT INTO trading.execution_report_outbox (client_order_id, sequence, symbol, payload) "
         "VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
-        report.client_order_id,
-        report.sequence,
-        report.symbol,
-        report.SerializeToString(),
+        [(r.client_order_id, r.sequence, r.symbol, r.SerializeToString()) for r in reports],
     )
 
 

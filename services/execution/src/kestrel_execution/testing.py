@@ -10,11 +10,9 @@ from kestrel_contracts.v1.bar_pb2 import Bar as BarPb
 from kestrel_contracts.v1.execution_report_pb2 import ExecutionReport
 from kestrel_contracts.v1.order_request_pb2 import OrderRequest
 from kestrel_execution.progress import OrderChange, StoredOrder
-from kestrel_execution.reports import OrderMeta
-from kestrel_execution.repository import Advance, CatchUp
+from kestrel_execution.repository import AcceptedOrder, Advance, NewOrder, RejectedOrder
 from kestrel_execution.venue import VenueState
 from kestrel_trading.domain import Bar, Fill
-from kestrel_trading.paper import WorkingOrder
 from kestrel_trading.portfolio import Position
 
 
@@ -38,24 +36,30 @@ class InMemoryExecutionStore:
     # market.bars as the intake's catch-up reads them: closed bars by (symbol, timeframe).
     bars: dict[tuple[str, str], list[Bar]] = field(default_factory=dict)
 
-    async def order_exists(self, client_order_id: str) -> bool:
-        return client_order_id in self.orders or client_order_id in self.rejected
+    async def existing(self, client_order_ids: Sequence[str]) -> set[str]:
+        return {c for c in client_order_ids if c in self.orders or c in self.rejected}
 
-    async def store_accepted(
-        self,
-        meta: OrderMeta,
-        working: WorkingOrder,
-        request: OrderRequest,
-        report: ExecutionReport,
-        catch_up: CatchUp | None = None,
-    ) -> list[OrderChange] | None:
-        if await self.order_exists(meta.client_order_id):
-            return None
+    async def store_intake(self, orders: Sequence[NewOrder]) -> list[list[OrderChange] | None]:
+        results: list[list[OrderChange] | None] = []
+        for order in orders:
+            coid = order.request.client_order_id
+            if await self.existing([coid]):
+                results.append(None)
+            elif isinstance(order, RejectedOrder):
+                self.rejected[coid] = RejectedRow(order.request, order.reason, order.text)
+                self._add(order.report)
+                results.append([])
+            else:
+                results.append(self._accept(order))
+        return results
+
+    def _accept(self, order: AcceptedOrder) -> list[OrderChange]:
+        meta, working = order.meta, order.working
         self.orders[meta.client_order_id] = StoredOrder(
             meta.client_order_id, meta, working, 1, VenueState.PENDING
         )
-        self._add(report)
-        if catch_up is None:
+        self._add(order.report)
+        if order.catch_up is None:
             return []
         changes: list[OrderChange] = []
         stored_bars = self.bars.get((meta.symbol, meta.timeframe), [])
@@ -63,18 +67,9 @@ class InMemoryExecutionStore:
             current = self.orders[meta.client_order_id]
             if bar.ts_open_ns < working.submitted_at_ns or current.working.order.status.is_terminal:
                 continue
-            changes += self._apply_changes([change] if (change := catch_up(current, bar)) else [])
+            change = order.catch_up(current, bar)
+            changes += self._apply_changes([change] if change else [])
         return changes
-
-    async def store_rejected(
-        self, request: OrderRequest, *, broker: str, timeframe: str, reason: str, text: str,
-        report: ExecutionReport,
-    ) -> bool:  # fmt: skip
-        if await self.order_exists(request.client_order_id):
-            return False
-        self.rejected[request.client_order_id] = RejectedRow(request, reason, text)
-        self._add(report)
-        return True
 
     async def apply_bar(
         self, symbol: str, timeframe: str, fee_asset: str, fill_times_ns: Sequence[int], advance: Advance,
@@ -83,13 +78,16 @@ class InMemoryExecutionStore:
         working = [s for s in self._open(broker) if (s.meta.symbol, s.meta.timeframe) == (symbol, timeframe)]
         return self._apply_changes([change for s in working if (change := advance(s)) is not None])
 
-    async def apply_to_order(
-        self, client_order_id: str, fee_asset: Callable[[str], str], advance: Advance
-    ) -> OrderChange | None:
-        stored = self.orders.get(client_order_id)
-        change = advance(stored) if stored is not None else None
-        self._apply_changes([change] if change is not None else [])
-        return change
+    async def apply_to_orders(
+        self, changes: Sequence[tuple[str, Advance]], fee_asset: Callable[[str], str]
+    ) -> list[OrderChange | None]:
+        out: list[OrderChange | None] = []
+        for client_order_id, advance in changes:
+            stored = self.orders.get(client_order_id)
+            change = advance(stored) if stored is not None else None
+            self._apply_changes([change] if change is not None else [])
+            out.append(change)
+        return out
 
     async def open_orders(self, broker: str, fee_asset: Callable[[str], str]) -> list[StoredOrder]:
         return self._open(broker)
