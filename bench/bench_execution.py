@@ -17,12 +17,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-from collections.abc import Awaitable, Callable
 import json
 import os
 import statistics
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -37,7 +37,9 @@ from kestrel_contracts.v1.execution_report_pb2 import ExecutionReport
 from kestrel_contracts.v1.execution_report_pb2 import OrderStatus as Status
 from kestrel_execution.__main__ import build_venue
 from kestrel_execution.binance.venue import BinanceVenue
+from kestrel_execution.paper_venue import PaperVenue
 from kestrel_execution.reports import OrderMeta
+from kestrel_execution.service import serve
 from kestrel_execution.settings import ExecutionSettings
 from kestrel_execution.testing import order_request
 from kestrel_execution.testing_harness import Harness, until
@@ -87,14 +89,30 @@ async def _close(harness: Harness, stop: asyncio.Event, collector: asyncio.Task[
     await harness.streams.close()
 
 
-async def paper_throughput(database_url: str, orders: int, batch: int) -> dict[str, float]:
+async def paper_throughput(
+    database_url: str, orders: int, batch: int, consumers: int = 1
+) -> dict[str, float]:
+    """`consumers` services in one consumer group (in this process: their waits on PostgreSQL,
+    Redis and Kafka overlap, which is what a second replica buys on a machine with free cores)."""
     async with temporary_database(database_url, f"kestrel_bench_exec_{uuid.uuid4().hex[:8]}") as url:
-        harness, stop, collector = await _harness(url, orders_batch_size=batch)
+        harness, stop, collector = await _harness(url, orders_batch_size=batch, consumer_name="bench-0")
         db = await asyncpg.connect(url)
+        extra_stop = asyncio.Event()
+        extras = [
+            asyncio.create_task(
+                serve(
+                    harness.settings.model_copy(update={"consumer_name": f"bench-{i}"}),
+                    extra_stop,
+                    PaperVenue(harness.settings.paper_config(), harness.settings.bars_consumer_group),
+                )
+            )
+            for i in range(1, consumers)
+        ]
         try:
             harness.start()
             await harness.streams.publish(channel("execution.orders"), order_request("warm-up"))
             await until(lambda: harness.of("warm-up"))  # consumers joined, pools warm
+            await asyncio.sleep(1.0 if consumers > 1 else 0.0)  # the other replicas joined too
             requests = [order_request(f"tp-{i}", symbol=f"SYM{i % 8}/USDT") for i in range(orders)]
             started = time.perf_counter()
             await harness.streams.publish_batch(channel("execution.orders"), requests)
@@ -103,9 +121,11 @@ async def paper_throughput(database_url: str, orders: int, batch: int) -> dict[s
             await until(lambda: len(harness.reports) >= orders + 1)
             reported = time.perf_counter() - started
         finally:
+            extra_stop.set()
+            await asyncio.gather(*extras)
             await db.close()
             await _close(harness, stop, collector)
-    return {"orders": orders, "batch": batch, "stored_acked_per_s": orders / stored,
+    return {"orders": orders, "batch": batch, "consumers": consumers, "stored_acked_per_s": orders / stored,
             "reported_per_s": orders / reported}  # fmt: skip
 
 
@@ -134,7 +154,7 @@ async def adapter_round_trips(trips: int) -> dict[str, float]:
         acks, fills = [], []
         for i in range(trips):
             resting = Order(
-                f"ack-{i}", "BTC/USDT", Side.BUY, OrderType.LIMIT, Decimal("0.01"), Decimal("90.00")
+                f"ack-{i}", "BTC/USDT", Side.BUY, OrderType.LIMIT, Decimal("0.1"), Decimal("90.00")
             )
             started = time.perf_counter()
             answer = await venue.submit(resting, meta)
@@ -202,6 +222,7 @@ async def main(args: argparse.Namespace) -> None:
     database_url = ExecutionSettings(http_port=0).database_url
     console = Console()
     paper = await paper_throughput(database_url, args.orders, args.batch)
+    paired = await paper_throughput(database_url, args.orders, args.batch, consumers=2)
     single = await paper_throughput(database_url, min(args.orders, 1000), 1)
     adapter = await adapter_round_trips(args.trips)
     service = await service_round_trips(database_url, max(args.trips // 3, 10))
@@ -213,6 +234,11 @@ async def main(args: argparse.Namespace) -> None:
     )
     table.add_row(
         f"paper intake, batch {args.batch}: reports on Kafka", f"{paper['reported_per_s']:.0f}", "orders/s"
+    )
+    table.add_row(
+        f"paper intake, batch {args.batch}, two consumers in one group",
+        f"{paired['stored_acked_per_s']:.0f}",
+        "orders/s",
     )
     table.add_row(
         "paper intake, batch 1 (one order per transaction)", f"{single['stored_acked_per_s']:.0f}", "orders/s"
@@ -233,6 +259,7 @@ async def main(args: argparse.Namespace) -> None:
     RESULTS.mkdir(exist_ok=True)
     results = {
         "paper": paper,
+        "paper_two_consumers": paired,
         "paper_batch_1": single,
         "binance_adapter": adapter,
         "binance_service": service,

@@ -18,13 +18,17 @@ from pydantic import SecretStr
 
 from kestrel_contracts.events import new_event_id, now_ns
 from kestrel_contracts.registry import channel
+from kestrel_contracts.v1.audit_event_pb2 import AUDIT_SEVERITY_CRITICAL, AuditEvent
 from kestrel_contracts.v1.execution_report_pb2 import ExecutionReason, ExecutionReport
 from kestrel_contracts.v1.execution_report_pb2 import OrderStatus as Status
 from kestrel_contracts.v1.operator_command_pb2 import KillSwitch as KillSwitchCommand
 from kestrel_contracts.v1.operator_command_pb2 import OperatorCommand
 from kestrel_execution.__main__ import build_venue
+from kestrel_execution.binance.rest import BinanceRest
+from kestrel_execution.binance.signing import load_credentials
 from kestrel_execution.testing import order_request
 from kestrel_execution.testing_harness import Harness, until
+from kestrel_messaging import Delivery
 from kestrel_platform.kill_switch import KillSwitch
 from kestrel_testing.fake_binance import FakeBinance, SymbolSpec
 from kestrel_testing.fake_binance_auth import FakeApiKey
@@ -48,7 +52,9 @@ async def exchange() -> AsyncIterator[FakeBinance]:
 ED_KEY = Ed25519PrivateKey.generate()
 
 
-def on_binance(harness: Harness, fake: FakeBinance, *, ed25519_file: str | None = None) -> None:
+def on_binance(
+    harness: Harness, fake: FakeBinance, *, ed25519_file: str | None = None, reconcile_every_s: float = 3600.0
+) -> None:
     """Point the harness's service at the local exchange and start it."""
     harness.settings = harness.settings.model_copy(
         update={
@@ -61,6 +67,7 @@ def on_binance(harness: Harness, fake: FakeBinance, *, ed25519_file: str | None 
             "binance_timeout_s": 1.0,
             "resolve_interval_s": 0.3,
             "resolve_pending_after_s": 1.5,
+            "reconcile_interval_s": reconcile_every_s,
         }
     )
     harness.start(build_venue(harness.settings))
@@ -122,7 +129,8 @@ async def test_a_market_order_fills_across_levels_and_is_stored_once(
             "FILLED", "ACKED", Decimal("100.2"),
         )  # fmt: skip
         position = await db.fetchrow("SELECT quantity, fees_paid FROM trading.positions")
-        assert position["quantity"] == Decimal("0.5")
+        # What the account holds: the commission left in BTC; its value is counted as the fee.
+        assert position["quantity"] == Decimal("0.4995") == exchange.exchange.balances()["BTC"].free - 10
         assert position["fees_paid"] == Decimal("0.0003") * Decimal("100.00") + Decimal("0.0002") * Decimal(
             "100.50"
         )
@@ -264,3 +272,89 @@ async def test_venue_refusals_are_rejections_with_their_reason_and_filters_are_c
         assert "bn-rej-2" not in sent
     finally:
         await db.close()
+
+
+@pytest.fixture
+async def audits(harness: Harness, unique: str) -> AsyncIterator[list[AuditEvent]]:
+    """Every AuditEvent on audit.logs while the test runs; the kill switch released afterwards."""
+    seen: list[AuditEvent] = []
+
+    async def collect(delivery: Delivery) -> None:
+        assert isinstance(delivery.message, AuditEvent)
+        seen.append(delivery.message)
+
+    await harness.kafka.ensure_channel(channel("audit.logs"))
+    stop = asyncio.Event()
+    sub = harness.kafka.subscribe(channel("audit.logs"), group=f"audit-{unique}", consumer="t")
+    task = asyncio.create_task(sub.run(collect, stop))
+    try:
+        yield seen
+    finally:
+        await harness.streams.client.delete(KillSwitch(harness.streams.client).key)
+        stop.set()
+        await asyncio.wait_for(task, 30)
+
+
+async def test_reconciliation_adopts_a_fill_nobody_reported(
+    harness: Harness, exchange: FakeBinance, audits: list[AuditEvent]
+) -> None:
+    seen = audits
+    on_binance(harness, exchange, reconcile_every_s=2.0)
+    await publish(harness, "bn-rec-1", order_type="ORDER_TYPE_LIMIT", limit_price="99.00", quantity="1")
+    await until(lambda: harness.of("bn-rec-1") and exchange.exchange.order_by_client_id("bn-rec-1"))
+    await until(lambda: exchange.user_stream_subscriptions > 0)
+    exchange.drop_user_streams(refuse_for_s=120.0)  # no stream, and no reconnect catch-up either
+    exchange.trade_through("BTCUSDT", "98.00", "1")
+    await until(lambda: final(harness, "bn-rec-1") is not None, timeout_s=30)
+    await until(lambda: any(a.action == "reconcile.order_missing_at_venue" for a in seen))
+    adopted = next(a for a in seen if a.action == "reconcile.order_missing_at_venue")
+    assert (adopted.subject_id, adopted.attributes["explained"]) == ("bn-rec-1", "true")
+    assert not await KillSwitch(harness.streams.client).engaged()
+
+
+async def test_an_unexplained_break_halts_trading_with_a_reason(
+    harness: Harness, exchange: FakeBinance, audits: list[AuditEvent]
+) -> None:
+    seen, switch = audits, KillSwitch(harness.streams.client)
+    on_binance(harness, exchange, reconcile_every_s=2.0)
+    await publish(harness, "bn-hold-1")  # a market buy: there is a holding to reconcile
+    await until(lambda: final(harness, "bn-hold-1") is not None)
+    db = await asyncpg.connect(harness.settings.database_url)
+    try:  # the first reconciliation after the fill records the account's starting BTC
+        for _ in range(300):
+            if await db.fetchval("SELECT quantity FROM trading.venue_baselines WHERE asset = 'BTC'"):
+                break
+            await asyncio.sleep(0.1)
+        assert await db.fetchval("SELECT quantity FROM trading.venue_baselines WHERE asset = 'BTC'") == 10
+    finally:
+        await db.close()
+    exchange.exchange.account.credit("BTC", Decimal("0.25"))  # BTC from nowhere Kestrel knows
+    await until(lambda: any(a.action == "kill_switch.engaged" for a in seen), timeout_s=30)
+    state = await switch.state()
+    assert state.engaged and state.actor == "reconciliation"
+    assert "BTC: venue holds" in state.reason
+    broke = next(a for a in seen if a.action == "reconcile.holding")
+    assert (broke.severity, broke.subject_id) == (AUDIT_SEVERITY_CRITICAL, "BTC")
+    # Trading is halted: a new order is refused with the kill switch's reason code.
+    await publish(harness, "bn-hold-2")
+    await until(lambda: harness.of("bn-hold-2"))
+    assert harness.of("bn-hold-2") == [(1, Status.ORDER_STATUS_REJECTED)]
+
+
+async def test_an_open_venue_order_kestrel_never_placed_halts_trading(
+    harness: Harness, exchange: FakeBinance, audits: list[AuditEvent]
+) -> None:
+    seen, switch = audits, KillSwitch(harness.streams.client)
+    on_binance(harness, exchange, reconcile_every_s=2.0)
+    await until(lambda: exchange.user_stream_subscriptions > 0)
+    keys = {"api_key": SecretStr("hmac-key"), "api_secret": SecretStr(SECRET)}
+    outsider = BinanceRest(
+        exchange.rest_url, load_credentials(**keys, private_key_file=None, secrets_file=None)
+    )
+    await outsider.signed("POST", "/api/v3/order", {"symbol": "BTCUSDT", "side": "BUY", "type": "LIMIT",
+                          "timeInForce": "GTC", "quantity": "0.1", "price": "90.00",
+                          "newClientOrderId": "by-hand-1"})  # fmt: skip
+    await outsider.close()
+    await until(lambda: any(a.action == "reconcile.unknown_venue_order" for a in seen), timeout_s=30)
+    assert (await switch.state()).engaged
+    assert "by-hand-1" in (await switch.state()).reason

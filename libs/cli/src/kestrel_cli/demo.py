@@ -1,4 +1,5 @@
-"""`kestrel demo`: the live loop on replayed market data, paper trading, then a summary.
+"""`kestrel demo`: the live loop on replayed market data, paper trading (or `--broker binance`: the
+local Binance-protocol exchange, see demo_broker), then a summary.
 
 One run, end to end, on the real infrastructure and the real service processes:
 
@@ -25,6 +26,7 @@ from pathlib import Path
 
 from rich.console import Console
 
+from kestrel_cli.demo_broker import LocalExchange, venue_rows
 from kestrel_cli.demo_loop import wait_for_loop
 from kestrel_cli.demo_model import ensure_model, first_traded_ts, model_rows
 from kestrel_cli.demo_summary import print_summary
@@ -51,6 +53,7 @@ class DemoOptions:
     strategy: str | None = None  # a catalogue strategy instead of the model
     strategy_params: dict[str, str] = field(default_factory=dict)
     reference_symbol: str | None = None  # read, not traded, by pairs_spread / dual_momentum
+    broker: str = "paper"  # or "binance": execution trades on the local exchange (demo_broker)
 
     def source_environment(self) -> dict[str, str]:
         """What the signal service is told to serve (nothing: the model, its default)."""
@@ -66,7 +69,9 @@ class DemoOptions:
         return environment
 
 
-def service_specs(run: str, source: dict[str, str] | None = None) -> list[ServiceSpec]:
+def service_specs(
+    run: str, source: dict[str, str] | None = None, execution: dict[str, str] | None = None
+) -> list[ServiceSpec]:
     return [
         ServiceSpec(
             "features",
@@ -80,9 +85,15 @@ def service_specs(run: str, source: dict[str, str] | None = None) -> list[Servic
         ),
         ServiceSpec("inference", 8003, dict(source or {})),
         ServiceSpec("risk", 8005),
-        ServiceSpec("execution", 8006),
+        ServiceSpec("execution", 8006, dict(execution or {})),
         ServiceSpec("gateway", GATEWAY_PORT),
     ]
+
+
+def symbol_of(sample: str) -> str:
+    from kestrel_ingestion.sources.samples import SAMPLES  # noqa: PLC0415
+
+    return SAMPLES[sample].symbol
 
 
 async def replay(settings: CliSettings, database_url: str, options: DemoOptions) -> int:
@@ -129,7 +140,16 @@ async def run_demo(settings: CliSettings, options: DemoOptions) -> int:
         }
     )
     log_dir = options.run_dir / "demo" / run
-    async with Supervisor(service_specs(run, options.source_environment()), env, log_dir) as services:
+    exchange = LocalExchange() if options.broker == "binance" else None
+    specs = service_specs(run, options.source_environment(), exchange.execution_env() if exchange else None)
+    if exchange is not None:
+        # First, so it stops last: execution must never lose its venue while it drains.
+        specs.insert(0, exchange.spec([symbol_of(sample) for sample in options.samples]))
+    async with Supervisor(specs, env, log_dir) as services:
+        if exchange is not None:
+            with console.status(f"starting the local exchange on {exchange.rest_url}"):
+                await services["exchange"].start()  # answering before execution loads its rules
+                await services["exchange"].wait_ready(60)
         with console.status(f"starting features, inference, risk, execution, gateway (logs: {log_dir})"):
             await services.start_all()
         published = await replay(settings, database_url, options)
@@ -138,9 +158,11 @@ async def run_demo(settings: CliSettings, options: DemoOptions) -> int:
         counts = await wait_for_loop(
             database_url, options.drain_timeout_s, console, per_bar=per_bar, untraded=options.reference_symbol
         )
+        venue = [*exchange.summary_rows(), *await venue_rows(database_url)] if exchange else []
         await print_summary(
-            console, settings, database_url, counts, f"http://127.0.0.1:{GATEWAY_PORT}", model=model_summary
-        )
+            console, settings, database_url, counts, f"http://127.0.0.1:{GATEWAY_PORT}",
+            model=model_summary, venue=venue,
+        )  # fmt: skip
         if options.exit_when_done:
             return 0
         console.print("[bold]The services keep running. Press Ctrl-C to stop everything the demo started.")

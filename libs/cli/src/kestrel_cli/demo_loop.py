@@ -30,6 +30,9 @@ class DemoCounts:
     decisions: int
     orders: int
     fills: int
+    # Open orders the venue has not answered yet (a live venue's rate limit may hold one back for a
+    # while; the resolver sends it once allowed): the loop is not settled while there are any.
+    unanswered: int
     expected_vectors: int
 
     @property
@@ -43,7 +46,9 @@ SELECT (SELECT count(*) FROM market.bars) AS bars,
        (SELECT count(*) FROM trading.signals) AS signals,
        (SELECT count(*) FROM trading.risk_decisions) AS decisions,
        (SELECT count(*) FROM trading.orders) AS orders,
-       (SELECT count(*) FROM trading.fills) AS fills
+       (SELECT count(*) FROM trading.fills) AS fills,
+       (SELECT count(*) FROM trading.orders
+        WHERE venue_state <> 'ACKED' AND status IN ('NEW', 'PARTIALLY_FILLED')) AS unanswered
 """
 
 
@@ -93,7 +98,11 @@ async def wait_for_loop(
                 progress.update(task, completed=now.signals, detail=detail)
                 if now != last:
                     last, still_since = now, time.monotonic()
-                elif now.signals >= expected and time.monotonic() - still_since >= SETTLE_S:
+                elif (
+                    now.signals >= expected
+                    and not now.unanswered
+                    and time.monotonic() - still_since >= SETTLE_S
+                ):
                     return replace(now, expected_vectors=vectors)
         raise TimeoutError(f"the loop did not settle within {timeout_s:.0f}s: {last}")
     finally:

@@ -74,8 +74,10 @@ async def print_summary(
     gateway_url: str,
     *,
     model: Sequence[tuple[str, str]] = (),
+    venue: Sequence[tuple[str, str]] = (),
 ) -> None:
-    """``model``: rows on the served model (version, out-of-sample metrics, in or out of sample)."""
+    """``model``: rows on the served model (version, out-of-sample metrics, in or out of sample);
+    ``venue``: rows on the broker when it is not the paper one (which, its URL, its refusals)."""
     from kestrel_gateway.adapters.key_store import create_key  # noqa: PLC0415
     from kestrel_gateway.keys import Role  # noqa: PLC0415
 
@@ -88,7 +90,8 @@ async def print_summary(
     breakdown = await store_breakdown(database_url)
     book = await portfolio(gateway_url, api_key)
     curve = [Decimal(str(point["equity"])) for point in book.get("equity_curve", [])]
-    table = Table(title="Kestrel demo: the paper-trading loop on replayed market data", show_header=False)
+    how = "trading on the local Binance-protocol exchange" if venue else "the paper-trading loop"
+    table = Table(title=f"Kestrel demo: {how} on replayed market data", show_header=False)
     rows = [
         ("bars replayed", f"{counts.bars} ({breakdown['bars by symbol']})"),
         ("feature vectors", str(counts.vectors)),
@@ -101,6 +104,7 @@ async def print_summary(
         *((name, str(book.get(name, "-"))) for name in ("cash", "realized_pnl", "unrealized_pnl", "equity")),
         ("max drawdown", f"{max_drawdown(curve):.2%}"),
         *model,
+        *venue,
         ("gateway", gateway_url),
         ("OpenAPI", f"{gateway_url}/docs"),
         ("Prometheus", settings.prometheus_url),

@@ -35,9 +35,13 @@ def demo(
     reference: str | None = typer.Option(
         None, help="Reference symbol a pairs_spread / dual_momentum strategy reads (not traded), e.g. NASDAQ."
     ),
+    broker: str = typer.Option(
+        "paper", help="paper, or binance: execution trades on a local Binance-protocol exchange it starts."
+    ),
 ) -> None:
-    """The live loop on replayed market data in paper mode, then a summary and the URLs."""
+    """The live loop on replayed market data in paper mode (or on the local exchange), then a summary."""
     from kestrel_cli.demo import DemoOptions, run_demo  # noqa: PLC0415 - keep `kestrel --help` fast
+    from kestrel_cli.demo_broker import BROKERS  # noqa: PLC0415
     from kestrel_strategies import ParameterError, UnknownStrategyError, build  # noqa: PLC0415
 
     names = tuple(s.strip() for s in samples.split(",") if s.strip())
@@ -54,6 +58,8 @@ def demo(
         if needs_reference != bool(reference):
             why = "reads a reference symbol: give one" if needs_reference else "reads no reference symbol"
             raise typer.BadParameter(f"{strategy} {why}", param_hint="--reference")
+    if broker not in BROKERS:
+        raise typer.BadParameter(f"one of {', '.join(BROKERS)}", param_hint="--broker")
     settings = CliSettings.load()
     options = DemoOptions(
         samples=names,
@@ -63,6 +69,7 @@ def demo(
         strategy=strategy,
         strategy_params=params,
         reference_symbol=reference.strip() if reference else None,
+        broker=broker,
     )
     try:
         raise typer.Exit(asyncio.run(run_demo(settings, options)))

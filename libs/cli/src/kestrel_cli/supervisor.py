@@ -32,10 +32,14 @@ class ServiceSpec:
     name: str  # "features" runs `python -m kestrel_features`
     port: int
     env: Mapping[str, str] = field(default_factory=dict)
+    # A process that is not a Kestrel service (the local exchange) names its module and the GET that
+    # answers 200 once it serves.
+    module_name: str | None = None
+    ready_path: str = "/ready"
 
     @property
     def module(self) -> str:
-        return f"kestrel_{self.name}"
+        return self.module_name or f"kestrel_{self.name}"
 
 
 class ServiceProcess:
@@ -67,7 +71,7 @@ class ServiceProcess:
                 if not self.running:
                     raise ServiceStartError(f"{self.spec.name} exited while starting:\n{self.log_tail()}")
                 try:
-                    async with http.get(f"{self.url}/ready") as response:
+                    async with http.get(f"{self.url}{self.spec.ready_path}") as response:
                         if response.status == 200:
                             return
                 except (aiohttp.ClientError, TimeoutError):
@@ -110,7 +114,8 @@ class Supervisor:
 
     async def start_all(self, ready_timeout_s: float = 120) -> None:
         for process in self.processes.values():
-            await process.start()
+            if not process.running:  # one started (and waited on) ahead of the others
+                await process.start()
         for process in self.processes.values():
             await process.wait_ready(ready_timeout_s)
 

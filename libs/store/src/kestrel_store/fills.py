@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from kestrel_contracts.events import datetime_to_ns
 from kestrel_store.pool import Queryable
+from kestrel_trading.commissions import position_fills
 from kestrel_trading.domain import Fill, Liquidity, Side
 
 _ACCOUNT_FILLS = """
 SELECT f.trade_id, o.client_order_id, f.symbol, f.side, f.price,
-    f.quantity, f.fee, f.ts, f.liquidity
+    f.quantity, f.fee, f.fee_asset, f.ts, f.liquidity
 FROM trading.fills f JOIN trading.orders o ON o.order_id = f.order_id
 WHERE f.account = $1
 ORDER BY f.ts, f.recorded_at, f.trade_id
@@ -24,9 +25,12 @@ def fill_key(client_order_id: str, trade_id: str) -> str:
 
 
 async def account_fills(db: Queryable, account: str) -> list[Fill]:
-    """Every fill of `account`, in market-time order (then in the order they were recorded)."""
-    return [
-        Fill(
+    """Every fill of `account`, in market-time order (then in the order they were recorded), as its
+    position sees it: a commission taken from the base asset is a second, fee-only reduction
+    (`kestrel_trading.commissions`), as in execution's positions and risk's book."""
+    fills: list[Fill] = []
+    for r in await db.fetch(_ACCOUNT_FILLS, account):
+        fill = Fill(
             fill_id=fill_key(r["client_order_id"], r["trade_id"]),
             client_order_id=r["client_order_id"],
             symbol=r["symbol"],
@@ -37,5 +41,5 @@ async def account_fills(db: Queryable, account: str) -> list[Fill]:
             ts_ns=datetime_to_ns(r["ts"]),
             liquidity=Liquidity.MAKER if r["liquidity"] == "MAKER" else Liquidity.TAKER,
         )
-        for r in await db.fetch(_ACCOUNT_FILLS, account)
-    ]
+        fills += position_fills(fill, r["fee"], r["fee_asset"])
+    return fills

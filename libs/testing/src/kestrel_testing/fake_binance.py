@@ -112,6 +112,7 @@ class FakeBinance(TradingControls):
         commission_rate: str | Decimal = "0.001",
         order_limit_10s: int = 100,
         order_limit_1d: int = 200_000,
+        port: int = 0,  # 0: any free port (tests); fixed for a standalone exchange process
     ) -> None:
         if interval not in INTERVAL_MS:
             raise ValueError(f"the fake serves fixed-length intervals only, not {interval!r}")
@@ -136,6 +137,7 @@ class FakeBinance(TradingControls):
         self.trades_finished = self._trade_feed.finished
         self.requests: list[RecordedRequest] = []
         self._runner: web.AppRunner | None = None
+        self._bind_port = port
         self._port = 0
         self._init_trading(
             self.symbols,
@@ -162,7 +164,9 @@ class FakeBinance(TradingControls):
         self._runner = web.AppRunner(app, handle_signals=False)
         await self._runner.setup()
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.bind(("127.0.0.1", 0))
+        if self._bind_port:  # a restarted process takes its fixed port back from TIME_WAIT
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(("127.0.0.1", self._bind_port))
         self._port = sock.getsockname()[1]
         await web.SockSite(self._runner, sock).start()
         return self

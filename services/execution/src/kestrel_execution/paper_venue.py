@@ -19,6 +19,7 @@ from kestrel_contracts.v1.bar_pb2 import Bar as BarPb
 from kestrel_execution.handlers import ExecutionContext, count_changes
 from kestrel_execution.intake import KILL_SWITCH
 from kestrel_execution.progress import OrderChange, StoredOrder, apply_events
+from kestrel_execution.reconcile import VenueSnapshot
 from kestrel_execution.reports import OrderMeta, fee_asset_of
 from kestrel_execution.repository import CatchUp
 from kestrel_execution.venue import Acked, Canceled, Expired, Traded, VenueEvent, VenueRuntime
@@ -64,6 +65,9 @@ class PaperVenue:
     async def resolve(self, order: Order, meta: OrderMeta) -> Sequence[VenueEvent] | None:
         # The paper venue's book is Kestrel's store: a stored order is one it has.
         return [Acked(now_ns(), meta.client_order_id)]
+
+    async def snapshot(self, symbols: Sequence[str], *, orders: bool = True) -> VenueSnapshot | None:
+        return None  # its book is Kestrel's store: nothing to reconcile
 
     def on_bar(
         self, stored: StoredOrder, bar: Bar, instrument: Instrument, *, kill_switch_engaged: bool

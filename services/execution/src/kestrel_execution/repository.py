@@ -15,8 +15,9 @@ before it, the bar consumer every bar after it, and ``last_bar_open_ns`` drops a
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any, Protocol
 
 import asyncpg
@@ -24,8 +25,9 @@ import asyncpg
 from kestrel_contracts.events import now_ns, ns_to_datetime
 from kestrel_contracts.v1.execution_report_pb2 import ExecutionReport
 from kestrel_contracts.v1.order_request_pb2 import OrderRequest
-from kestrel_execution import store
+from kestrel_execution import store, store_reconcile
 from kestrel_execution.progress import OrderChange, StoredOrder
+from kestrel_execution.reconcile import Holding
 from kestrel_execution.reports import OrderMeta
 from kestrel_execution.store_intake import accepted_row, insert_orders, rejected_row
 from kestrel_execution.venue import VenueState
@@ -97,6 +99,22 @@ class ExecutionStore(Protocol):
         ...
 
     async def set_venue_state(self, client_order_id: str, state: VenueState) -> None: ...
+
+    async def stored_order(self, client_order_id: str, fee_asset: FeeAsset) -> StoredOrder | None:
+        """One accepted order as stored (open or final), unlocked."""
+        ...
+
+    async def traded_symbols(self, broker: str) -> list[str]:
+        """The symbols `broker` has filled anything in."""
+        ...
+
+    async def holdings(self, broker: str, base_assets: Mapping[str, str]) -> dict[str, Holding]:
+        """Per base asset of the symbols in `base_assets`: Kestrel's net fills and commissions."""
+        ...
+
+    async def baselines(self, broker: str) -> dict[str, Decimal]: ...
+
+    async def add_baselines(self, broker: str, found: Mapping[str, Decimal]) -> None: ...
 
     async def unpublished(
         self, *, client_order_id: str | None = None, older_than_s: float = 0.0
@@ -230,6 +248,21 @@ class PostgresExecutionStore:
     async def set_venue_state(self, client_order_id: str, state: VenueState) -> None:
         await store.set_venue_state(self._pool, client_order_id, state.value)
 
+    async def stored_order(self, client_order_id: str, fee_asset: FeeAsset) -> StoredOrder | None:
+        return await store.stored_order(self._pool, client_order_id, fee_asset)
+
+    async def traded_symbols(self, broker: str) -> list[str]:
+        return await store_reconcile.traded_symbols(self._pool, broker)
+
+    async def holdings(self, broker: str, base_assets: Mapping[str, str]) -> dict[str, Holding]:
+        return await store_reconcile.holdings(self._pool, broker, base_assets)
+
+    async def baselines(self, broker: str) -> dict[str, Decimal]:
+        return await store_reconcile.baselines(self._pool, broker)
+
+    async def add_baselines(self, broker: str, found: Mapping[str, Decimal]) -> None:
+        await store_reconcile.add_baselines(self._pool, broker, found)
+
     @staticmethod
     async def _store_changes(conn: asyncpg.Connection, changes: Sequence[OrderChange]) -> None:
         """The orders' new states, their fills and the positions those move, their reports' rows."""
@@ -242,7 +275,8 @@ class PostgresExecutionStore:
             for traded in change.fills:
                 # A fill already stored (the state machine drops known ids) never moves the position.
                 if await store.insert_fill(conn, change.stored, traded, change.report.event_id):
-                    await store.apply_fill_to_position(conn, change.stored.meta.account, traded.fill)
+                    for fill in traded.position_fills():
+                        await store.apply_fill_to_position(conn, change.stored.meta.account, fill)
         await store.add_to_outbox(conn, reports)
 
     async def unpublished(

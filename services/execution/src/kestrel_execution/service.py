@@ -35,6 +35,7 @@ from kestrel_contracts.registry import Transport, channel
 from kestrel_execution.handlers import CommandsHandler, ExecutionContext, OrdersHandler
 from kestrel_execution.idempotency import RedisIdempotency
 from kestrel_execution.outbox import ReportOutbox
+from kestrel_execution.reconciler import Reconciler, run_reconciler
 from kestrel_execution.repository import PostgresExecutionStore
 from kestrel_execution.resolver import run_resolver
 from kestrel_execution.settings import ExecutionSettings
@@ -88,7 +89,8 @@ async def _connect_once(settings: ExecutionSettings, name: str) -> Connections:
     try:
         await apply_migrations(pool)
         await connections.streams.ensure_channel(channel("execution.orders"))
-        for topic in (channel("market.bars"), channel("execution.reports"), channel("ops.commands")):
+        topics = ("market.bars", "execution.reports", "ops.commands", "audit.logs")
+        for topic in map(channel, topics):
             await connections.kafka.ensure_channel(topic)
     except BaseException:
         await connections.close()
@@ -168,6 +170,13 @@ async def consume(
                 stop,
                 interval_s=settings.resolve_interval_s,
                 pending_for_s=settings.resolve_pending_after_s,
+            )
+        ),
+        asyncio.create_task(
+            run_reconciler(
+                Reconciler(context, KillSwitch(connections.streams.client), connections.kafka),
+                stop,
+                settings.reconcile_interval_s,
             )
         ),
         *(asyncio.create_task(feed) for feed in feeds),

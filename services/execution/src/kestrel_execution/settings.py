@@ -53,6 +53,9 @@ class ExecutionSettings(ServiceSettings):
     # request for the order can still reach the venue).
     resolve_interval_s: float = 5.0
     resolve_pending_after_s: float = 15.0
+    # Orders, fills and holdings compared with the venue at start and this often; an unexplained
+    # break engages the kill switch (kestrel_execution.reconciler).
+    reconcile_interval_s: float = 60.0
     # Binance spot testnet; for a real testnet key keep these, for the local exchange point them at it.
     binance_rest_url: str = "https://testnet.binance.vision"
     binance_ws_api_url: str = "wss://ws-api.testnet.binance.vision/ws-api/v3"
@@ -94,6 +97,7 @@ class ExecutionSettings(ServiceSettings):
 
     @field_validator(
         "outbox_sweep_interval_s", "resolve_interval_s", "resolve_pending_after_s", "binance_timeout_s",
+        "reconcile_interval_s",
         "binance_rules_refresh_s",
     )  # fmt: skip
     @classmethod

@@ -136,6 +136,14 @@ async def open_orders(
     return [_stored(row, fee_asset(row["symbol"])) for row in rows]
 
 
+async def stored_order(
+    conn: asyncpg.Connection | asyncpg.Pool, client_order_id: str, fee_asset: Callable[[str], str]
+) -> StoredOrder | None:
+    """One accepted order (open or final), unlocked."""
+    rows = await conn.fetch(_ORDERS, None, "", [client_order_id], None)
+    return _stored(rows[0], fee_asset(rows[0]["symbol"])) if rows else None
+
+
 async def unresolved(
     conn: asyncpg.Connection | asyncpg.Pool,
     broker: str,
@@ -224,18 +232,27 @@ async def bars_since(
 
 
 async def save_orders(conn: asyncpg.Connection, changes: Sequence[OrderChange]) -> None:
-    """Write each changed order's new state (one pipelined round trip for all)."""
-    if not changes:
+    """Write each changed order's latest state: one set-based UPDATE for all of them."""
+    latest = {change.stored.order_id: change for change in changes}  # a later change wins
+    if not latest:
         return
-    await conn.executemany(
+    columns = [list(column) for column in zip(*(_saved(c) for c in latest.values()), strict=True)]
+    await conn.execute(
         """
-        UPDATE trading.orders SET status = $2, filled_quantity = $3, average_fill_price = $4,
-            filled_notional = $5, fees = $6, reason_code = $7, reject_reason = nullif($8, ''),
-            bars_seen = $9, last_bar_open_ns = $10, report_sequence = $11, venue_state = $12,
-            venue_order_id = nullif($13, ''), updated_at = now()
-        WHERE order_id = $1
+        UPDATE trading.orders o SET status = u.status, filled_quantity = u.filled_quantity,
+            average_fill_price = u.average_fill_price, filled_notional = u.filled_notional,
+            fees = u.fees, reason_code = u.reason_code, reject_reason = nullif(u.reject_reason, ''),
+            bars_seen = u.bars_seen, last_bar_open_ns = u.last_bar_open_ns,
+            report_sequence = u.report_sequence, venue_state = u.venue_state,
+            venue_order_id = nullif(u.venue_order_id, ''), updated_at = now()
+        FROM unnest($1::uuid[], $2::text[], $3::numeric[], $4::numeric[], $5::numeric[], $6::numeric[],
+                    $7::text[], $8::text[], $9::int[], $10::bigint[], $11::int[], $12::text[], $13::text[])
+            AS u(order_id, status, filled_quantity, average_fill_price, filled_notional, fees,
+                 reason_code, reject_reason, bars_seen, last_bar_open_ns, report_sequence, venue_state,
+                 venue_order_id)
+        WHERE o.order_id = u.order_id
         """,
-        [_saved(change) for change in changes],
+        *columns,
     )
 
 

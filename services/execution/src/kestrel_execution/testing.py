@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from decimal import Decimal
 
 from kestrel_contracts.events import derived_event_id, now_ns
 from kestrel_contracts.v1.bar_pb2 import Bar as BarPb
 from kestrel_contracts.v1.execution_report_pb2 import ExecutionReport
 from kestrel_contracts.v1.order_request_pb2 import OrderRequest
 from kestrel_execution.progress import OrderChange, StoredOrder
+from kestrel_execution.reconcile import Holding
 from kestrel_execution.repository import AcceptedOrder, Advance, NewOrder, RejectedOrder
-from kestrel_execution.venue import VenueState
+from kestrel_execution.venue import Traded, VenueState
 from kestrel_trading.domain import Bar, Fill
 from kestrel_trading.portfolio import Position
 
@@ -30,6 +32,8 @@ class InMemoryExecutionStore:
     orders: dict[str, StoredOrder] = field(default_factory=dict)
     rejected: dict[str, RejectedRow] = field(default_factory=dict)
     fills: dict[str, Fill] = field(default_factory=dict)
+    trades: dict[str, Traded] = field(default_factory=dict)  # the venue's account of each fill
+    venue_baselines: dict[tuple[str, str], Decimal] = field(default_factory=dict)
     positions: dict[tuple[str, str], Position] = field(default_factory=dict)
     outbox: dict[tuple[str, int], ExecutionReport] = field(default_factory=dict)
     published: set[tuple[str, int]] = field(default_factory=set)
@@ -103,6 +107,34 @@ class InMemoryExecutionStore:
         if stored.venue_state is not VenueState.ACKED:  # an answer is never undone
             self.orders[client_order_id] = replace(stored, venue_state=state)
 
+    async def stored_order(self, client_order_id: str, fee_asset: Callable[[str], str]) -> StoredOrder | None:
+        return self.orders.get(client_order_id)
+
+    async def traded_symbols(self, broker: str) -> list[str]:
+        return sorted({s.meta.symbol for s in self.orders.values() if s.meta.broker == broker
+                       and s.working.order.filled_quantity > 0})  # fmt: skip
+
+    async def holdings(self, broker: str, base_assets: Mapping[str, str]) -> dict[str, Holding]:
+        net: dict[str, Decimal] = {}
+        paid: dict[str, Decimal] = {}
+        for traded in self.trades.values():
+            fill = traded.fill
+            order = self.orders.get(fill.client_order_id)
+            asset = base_assets.get(fill.symbol)
+            if order is None or order.meta.broker != broker or asset is None:
+                continue
+            net[asset] = net.get(asset, Decimal(0)) + fill.signed_quantity
+            commission = traded.commission if traded.commission_asset == asset else Decimal(0)
+            paid[asset] = paid.get(asset, Decimal(0)) + commission
+        return {asset: Holding(net[asset], paid[asset]) for asset in net}
+
+    async def baselines(self, broker: str) -> dict[str, Decimal]:
+        return {asset: q for (b, asset), q in self.venue_baselines.items() if b == broker}
+
+    async def add_baselines(self, broker: str, found: Mapping[str, Decimal]) -> None:
+        for asset, quantity in found.items():
+            self.venue_baselines.setdefault((broker, asset), quantity)
+
     def _open(self, broker: str) -> list[StoredOrder]:
         return [
             s
@@ -121,8 +153,10 @@ class InMemoryExecutionStore:
                 if fill.fill_id in self.fills:
                     continue
                 self.fills[fill.fill_id] = fill
+                self.trades[fill.fill_id] = traded
                 key = (stored.meta.account, stored.meta.symbol)
-                self.positions[key] = self.positions.get(key, Position(stored.meta.symbol)).apply(fill)
+                for part in traded.position_fills():
+                    self.positions[key] = self.positions.get(key, Position(stored.meta.symbol)).apply(part)
             if change.report is not None:
                 self._add(change.report)
         return changes

@@ -22,11 +22,13 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Protocol
 
+from kestrel_trading.commissions import base_asset_of, position_fills
 from kestrel_trading.domain import Fill
 from kestrel_trading.orders import Order
 
 if TYPE_CHECKING:
     from kestrel_execution.handlers import ExecutionContext
+    from kestrel_execution.reconcile import VenueSnapshot
     from kestrel_execution.reports import OrderMeta
     from kestrel_execution.repository import CatchUp
     from kestrel_messaging import ConsumerOptions
@@ -64,10 +66,19 @@ class Traded:
     commission: Decimal
     commission_asset: str
     venue_trade_id: str = ""
+    # The commission was taken from the base asset (Binance charges a buyer in what it bought): the
+    # holding shrinks by it, which `position_fills` shows as a second, fee-only reduction.
+    commission_in_base: bool = False
 
     @property
     def ts_ns(self) -> int:
         return self.fill.ts_ns
+
+    def position_fills(self) -> list[Fill]:
+        """What the trade does to the position (`kestrel_trading.commissions`)."""
+        if not self.commission_in_base:
+            return [self.fill]
+        return position_fills(self.fill, self.commission, base_asset_of(self.fill.symbol))
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,6 +138,12 @@ class Venue(Protocol):
     async def resolve(self, order: Order, meta: OrderMeta) -> Sequence[VenueEvent] | None:
         """The venue's whole account of the order (ack, every trade, its final state), or None when
         the venue has no such order."""
+        ...
+
+    async def snapshot(self, symbols: Sequence[str], *, orders: bool = True) -> VenueSnapshot | None:
+        """The venue's open orders and balances, and the base asset of each of `symbols` (Kestrel's),
+        for reconciliation (`orders=False`: balances only, a cheaper request); None for a venue whose
+        book is Kestrel's own store (the paper broker), where there is nothing to compare."""
         ...
 
     def catch_up(self, instrument: Instrument) -> CatchUp | None:

@@ -45,6 +45,7 @@ from kestrel_riskengine.judgement import (
     to_order,
 )
 from kestrel_store.fills import fill_key
+from kestrel_trading.commissions import position_fills
 from kestrel_trading.domain import Fill, Liquidity, Side
 from kestrel_trading.orders import OrderStatus as TradingOrderStatus
 
@@ -284,7 +285,8 @@ class ReportsHandler:
             raise PermanentError(f"expected an ExecutionReport, got {type(report).__name__}")
         if report.account != self._engine.account:
             return
-        fills = [_fill(report, i) for i in range(len(report.fills))]  # all parse before any applies
+        # All parse before any applies; a commission in the base asset moves the position too.
+        fills = [part for i in range(len(report.fills)) for part in _position_fills(report, i)]
         for fill in fills:
             if self._engine.book.apply_fill(fill):
                 metrics.FILLS_APPLIED.labels("report").inc()
@@ -308,6 +310,11 @@ def _cumulative(report: ExecutionReport) -> Decimal | None:
         return from_wire(report.cumulative_quantity) if report.cumulative_quantity else None
     except (ValueError, InvalidOperation):
         return None  # the fills still applied; the order stays working until a terminal report
+
+
+def _position_fills(report: ExecutionReport, index: int) -> list[Fill]:
+    fill, wire = _fill(report, index), report.fills[index]
+    return position_fills(fill, fill.fee, wire.fee_asset)
 
 
 def _fill(report: ExecutionReport, index: int) -> Fill:

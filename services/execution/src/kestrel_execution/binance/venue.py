@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Coroutine, Mapping, Sequence
+from decimal import Decimal
 from typing import Any
 
 from kestrel_contracts.events import now_ns
@@ -24,6 +25,7 @@ from kestrel_execution.binance.wire import (
     venue_symbol,
 )
 from kestrel_execution.intake import MALFORMED, UNKNOWN_SYMBOL
+from kestrel_execution.reconcile import VenueOrder, VenueSnapshot
 from kestrel_execution.reports import OrderMeta
 from kestrel_execution.repository import CatchUp
 from kestrel_execution.venue import OutcomeUnknownError, VenueEvent, VenueRejected, VenueRuntime
@@ -151,6 +153,20 @@ class BinanceVenue:
         )
         reason = self._cancel_reasons.get(order.client_order_id)
         return mapper.order_events(order.client_order_id, found, trades, **_reason(reason))
+
+    async def snapshot(self, symbols: Sequence[str], *, orders: bool = True) -> VenueSnapshot | None:
+        opened = await self.rest.signed("GET", "/api/v3/openOrders") if orders else []  # weight 80
+        account = await self.rest.signed("GET", "/api/v3/account")
+        balances = {
+            b["asset"]: Decimal(str(b["free"])) + Decimal(str(b["locked"])) for b in account["balances"]
+        }
+        listed = [VenueOrder(o["clientOrderId"], o["symbol"], Decimal(str(o["executedQty"]))) for o in opened]
+        if any(venue_symbol(symbol) not in self._rules for symbol in symbols):
+            await self.load_rules()
+        bases = {
+            s: self._rules[venue_symbol(s)].base_asset for s in symbols if venue_symbol(s) in self._rules
+        }
+        return VenueSnapshot(listed, balances, bases)
 
     def catch_up(self, instrument: Instrument) -> CatchUp | None:
         return None  # a live venue fills on its own time, never on stored bars

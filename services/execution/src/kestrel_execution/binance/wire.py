@@ -77,7 +77,8 @@ class OrderMapper:
             ts_ns=int(time_ms) * _MS,
             liquidity=Liquidity.MAKER if maker else Liquidity.TAKER,
         )
-        return Traded(fill, fee, commission_asset, str(trade_id))
+        in_base = commission_asset == self.base and commission_asset != self.quote
+        return Traded(fill, fee, commission_asset, str(trade_id), commission_in_base=in_base)
 
     def order_events(
         self,
