@@ -195,14 +195,15 @@ async def test_a_submit_whose_outcome_is_unknown_is_resolved_by_query_never_sent
         await db.close()
 
 
+@pytest.mark.parametrize("status", [429, 418])
 async def test_a_rate_limited_submit_is_sent_once_the_venue_allows_it(
-    harness: Harness, exchange: FakeBinance
+    harness: Harness, exchange: FakeBinance, status: int
 ) -> None:
     db = await asyncpg.connect(harness.settings.database_url)
     try:
         on_binance(harness, exchange)
         await until(lambda: exchange.user_stream_subscriptions > 0)
-        exchange.fail_next(1, 429, retry_after_s=1)  # refused: nothing was executed
+        exchange.fail_next(1, status, retry_after_s=1)  # refused (418: banned): nothing was executed
         await publish(harness, "bn-429-1")
         await until(lambda: final(harness, "bn-429-1") is not None, timeout_s=30)
         assert_one_venue_order_and_fills_once(harness, exchange, "bn-429-1")
