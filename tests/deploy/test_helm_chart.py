@@ -107,3 +107,15 @@ def test_hpa_and_replicas_do_not_fight(repo_root: Path, values: dict[str, Any]) 
     assert "{{- if not $autoscaling.enabled }}\n  replicas:" in deployments
     assert "if $autoscaling.enabled" in template(repo_root, "hpa.yaml")
     assert values["defaults"]["autoscaling"]["enabled"] is False
+
+
+def test_extra_secrets_reach_the_pods_as_environment(repo_root: Path, values: dict[str, Any]) -> None:
+    """Venue keys (e.g. KESTREL_BINANCE_API_KEY) come from Secrets listed per service, never values."""
+    template = (repo_root / "k8s/kestrel/templates/deployments.yaml").read_text()
+    assert "range $svc.secretRefs" in template and "secretRef:" in template
+    for entry in values["services"]:
+        refs = entry.get("secretRefs", [])
+        assert isinstance(refs, list) and all(isinstance(r, str) for r in refs), entry["name"]
+        assert not any("BINANCE_API" in key for key in entry.get("env") or {}), entry["name"]
+    execution = next(e for e in values["services"] if e["name"] == "execution")
+    assert "secretRefs" in execution
