@@ -22,6 +22,7 @@ from kestrel_execution.binance.wire import (
     CLIENT_ORDER_ID,
     OrderMapper,
     order_params,
+    report_client_order_id,
     venue_symbol,
 )
 from kestrel_execution.intake import MALFORMED, UNKNOWN_SYMBOL
@@ -182,8 +183,8 @@ class BinanceVenue:
             if symbol is None or rules is None:
                 return
             mapper = OrderMapper(symbol, rules.base_asset, rules.quote_asset)
-            coid = event.get("C") or event["c"] if event.get("x") == "CANCELED" else event["c"]
-            client_order_id, events = mapper.report_events(event, **_reason(self._cancel_reasons.get(coid)))
+            reason = self._cancel_reasons.get(report_client_order_id(event))
+            client_order_id, events = mapper.report_events(event, **_reason(reason))
             await ctx.apply(client_order_id, events)
 
         async def on_connected() -> None:  # what happened while nobody listened

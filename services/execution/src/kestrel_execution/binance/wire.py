@@ -119,8 +119,7 @@ class OrderMapper:
     ) -> tuple[str, list[VenueEvent]]:
         """An executionReport: the client order id it concerns, and its events."""
         kind, ts = report["x"], int(report.get("E") or report.get("T") or 0) * _MS
-        # On a cancel, "c" is the cancel request's own id and "C" the order's.
-        client_order_id = report.get("C") or report["c"] if kind == "CANCELED" else report["c"]
+        client_order_id = report_client_order_id(report)
         events: list[VenueEvent] = [Acked(ts, str(report["i"]))]
         if kind == "TRADE":
             events.append(
@@ -140,6 +139,12 @@ class OrderMapper:
                 VenueRejected(ts, rejection_reason(-1013 if "FILTER" in text.upper() else 0, text), text)
             ]
         return client_order_id, events
+
+
+def report_client_order_id(report: Mapping[str, Any]) -> str:
+    """The order an executionReport concerns: on a cancel, "c" is the cancel request's own id and
+    "C" the order's."""
+    return str(report.get("C") or report["c"] if report["x"] == "CANCELED" else report["c"])
 
 
 def _expiry_reason(order: Mapping[str, Any]) -> str:
