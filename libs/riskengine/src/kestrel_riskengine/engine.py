@@ -77,9 +77,12 @@ class RiskEngine:
         account: str,
         allow_short: bool,
         service: str = "risk",
+        await_signal_orders: bool = True,
     ) -> None:
         self.book, self._catalog, self._limits, self._sizing = book, catalog, limits, sizing
         self.account, self._allow_short, self._service = account, allow_short, service
+        # False when execution works signal orders over time (TWAP, iceberg parents): nobody waits.
+        self._await_signal_orders = await_signal_orders
 
     def mark_signal(self, signal: Signal) -> None:
         """A HOLD still prices its symbol: the mark moves even when no order follows."""
@@ -271,8 +274,9 @@ class RiskEngine:
         if not reasons:
             self.book.record_order(base.ts_event)
             # Only signal orders are awaited by later signals: a manual LIMIT may rest for many bars,
-            # and exact-mode backtests have no manual orders to match.
-            decided_at = base.ts_event if base.origin == "ORDER_ORIGIN_SIGNAL" else 0
+            # and exact-mode backtests have no manual orders to match; a parent works for many bars.
+            awaited = base.origin == "ORDER_ORIGIN_SIGNAL" and self._await_signal_orders
+            decided_at = base.ts_event if awaited else 0
             self.book.add_working(
                 WorkingOrder(
                     base.client_order_id,

@@ -18,10 +18,12 @@ from typing import Protocol
 from kestrel_contracts.events import now_ns
 from kestrel_contracts.v1.operator_command_pb2 import OperatorCommand
 from kestrel_contracts.v1.order_request_pb2 import OrderRequest
+from kestrel_execution.algorithms import AlgoSpec, parse_spec
 from kestrel_execution.idempotency import IdempotencyGuard
-from kestrel_execution.intake import KILL_SWITCH, Accepted, intake
+from kestrel_execution.intake import KILL_SWITCH, MALFORMED, Accepted, intake
 from kestrel_execution.metrics import EXECUTION_LATENCY_MS, FILLS, ORDERS_PROCESSED
 from kestrel_execution.outbox import ReportOutbox
+from kestrel_execution.parents import take_in_parents
 from kestrel_execution.progress import OrderChange, StoredOrder, apply_events, is_open
 from kestrel_execution.reports import OrderMeta, fee_asset_of, order_report, rejection_report
 from kestrel_execution.repository import AcceptedOrder, Advance, ExecutionStore, NewOrder, RejectedOrder
@@ -62,9 +64,75 @@ class ExecutionContext:
     default_fee_asset: str
     # At most this many venue requests in flight at once (a live venue limits order rates).
     submit_slots: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(16))
+    # Set when a parent order may have work: a new parent, a child that moved.
+    parents_due: asyncio.Event = field(default_factory=asyncio.Event)
 
     def fee_asset(self, symbol: str) -> str:
         return fee_asset_of(symbol, self.default_fee_asset)
+
+    def rejected(
+        self, request: OrderRequest, reason: str, text: str, *, parent_client_order_id: str = ""
+    ) -> RejectedOrder:
+        timeframe = request.timeframe or self.default_timeframe
+        report = rejection_report(
+            request, self.venue.name, reason, text, parent_client_order_id=parent_client_order_id
+        )
+        return RejectedOrder(
+            request, self.venue.name, timeframe, reason, text, report, parent_client_order_id
+        )
+
+    def new_order(
+        self, request: OrderRequest, engaged: bool, *, parent_client_order_id: str = ""
+    ) -> NewOrder:
+        """The request as an accepted order to store (and send), or its rejection."""
+        outcome = intake(request, self.catalog, kill_switch_engaged=engaged)
+        if not isinstance(outcome, Accepted):
+            return self.rejected(
+                request, outcome.reason, outcome.text, parent_client_order_id=parent_client_order_id
+            )
+        meta = OrderMeta(
+            client_order_id=request.client_order_id,
+            account=request.account,
+            strategy_id=request.strategy_id,
+            symbol=request.symbol,
+            venue=request.venue,
+            timeframe=request.timeframe or self.default_timeframe,
+            broker=self.venue.name,
+            request_event_id=request_event_uuid(request),
+            signal_event_id=request.signal_event_id,
+            fee_asset=self.fee_asset(request.symbol),
+            parent_client_order_id=parent_client_order_id,
+        )
+        # The decision instant is the request's market time: no fill on the signal's own bar.
+        working = WorkingOrder(outcome.order, request.ts_event)
+        report = order_report(meta, working.order, 1, ts_event=request.ts_event)
+        instrument = self.catalog.get(request.symbol)
+        assert instrument is not None  # intake accepted the symbol
+        return AcceptedOrder(meta, working, request, report, self.venue.catch_up(instrument))
+
+    async def take_in(self, orders: Sequence[NewOrder]) -> set[str]:
+        """Store new orders (one transaction), publish their reports, send the accepted ones still
+        open; the client order ids another delivery had stored first."""
+        results = await self.store.store_intake(orders)
+        stored = [(o, changes) for o, changes in zip(orders, results, strict=True) if changes is not None]
+        reports = [
+            r for o, changes in stored for r in (o.report, *(c.report for c in changes)) if r is not None
+        ]
+        await self.outbox.publish(reports)
+        for order, changes in stored:
+            status = "NEW" if isinstance(order, AcceptedOrder) else "REJECTED"
+            ORDERS_PROCESSED.labels(status).inc()
+            count_changes(changes)
+            _log.debug("order.intake", client_order_id=order.request.client_order_id, status=status,
+                       reason=order.report.reason_text)  # fmt: skip
+        self.notice_children([c for _, changes in stored for c in changes])
+        await self.submit([_to_send(o, changes) for o, changes in stored if _needs_sending(o, changes)])
+        return {o.request.client_order_id for o, r in zip(orders, results, strict=True) if r is None}
+
+    def notice_children(self, changes: Sequence[OrderChange]) -> None:
+        """Wake the algorithm runner when a child order moved (its parent may have)."""
+        if any(change.meta.parent_client_order_id for change in changes):
+            self.parents_due.set()
 
     async def apply(
         self, client_order_id: str, events: Sequence[VenueEvent], *, report_ts_ns: int | None = None
@@ -89,6 +157,7 @@ class ExecutionContext:
         done = [change for change in changes if change is not None]
         await self.outbox.publish([c.report for c in done if c.report is not None])
         count_changes(done)
+        self.notice_children(done)
         return changes
 
     async def submit(self, orders: Sequence[StoredOrder]) -> None:
@@ -139,55 +208,25 @@ class OrdersHandler:
         seen = await ctx.store.existing(maybe_seen) if maybe_seen else set()
         fresh = [r for r in requests if r.client_order_id not in seen]
         engaged = await ctx.kill_switch.engaged()
-        orders = [self._new_order(request, engaged) for request in fresh]
-        results = await ctx.store.store_intake(orders)
-        stored = [(o, changes) for o, changes in zip(orders, results, strict=True) if changes is not None]
-        reports = [
-            r for o, changes in stored for r in (o.report, *(c.report for c in changes)) if r is not None
-        ]
-        await ctx.outbox.publish(reports)
-        for order, changes in stored:
-            status = "NEW" if isinstance(order, AcceptedOrder) else "REJECTED"
-            ORDERS_PROCESSED.labels(status).inc()
-            count_changes(changes)
-            _log.debug("order.intake", client_order_id=order.request.client_order_id, status=status,
-                       reason=order.report.reason_text)  # fmt: skip
-        for coid in seen | {
-            o.request.client_order_id for o, r in zip(orders, results, strict=True) if r is None
-        }:
+        orders: list[NewOrder] = []
+        parents: list[tuple[AcceptedOrder, AlgoSpec]] = []
+        for request in fresh:
+            order, spec = ctx.new_order(request, engaged), None
+            try:
+                spec = parse_spec(request.algorithm)
+            except ValueError as exc:
+                order = ctx.rejected(request, MALFORMED, f"algorithm: {exc}")
+            if spec is not None and isinstance(order, AcceptedOrder):
+                parents.append((order, spec))
+            else:
+                orders.append(order)
+        duplicates = await ctx.take_in(orders) | await take_in_parents(ctx, parents)
+        for coid in seen | duplicates:
             await self._duplicate(coid)  # another delivery stored it first (PostgreSQL's UNIQUE decided)
-        await ctx.submit([_to_send(o, changes) for o, changes in stored if _needs_sending(o, changes)])
         now = now_ns()
         for request in fresh:
             if request.ts_init:
                 EXECUTION_LATENCY_MS.observe(max(now - request.ts_init, 0) / 1e6)
-
-    def _new_order(self, request: OrderRequest, engaged: bool) -> NewOrder:
-        ctx = self._ctx
-        coid = request.client_order_id
-        outcome = intake(request, ctx.catalog, kill_switch_engaged=engaged)
-        timeframe = request.timeframe or ctx.default_timeframe
-        if not isinstance(outcome, Accepted):
-            report = rejection_report(request, ctx.venue.name, outcome.reason, outcome.text)
-            return RejectedOrder(request, ctx.venue.name, timeframe, outcome.reason, outcome.text, report)
-        meta = OrderMeta(
-            client_order_id=coid,
-            account=request.account,
-            strategy_id=request.strategy_id,
-            symbol=request.symbol,
-            venue=request.venue,
-            timeframe=timeframe,
-            broker=ctx.venue.name,
-            request_event_id=request_event_uuid(request),
-            signal_event_id=request.signal_event_id,
-            fee_asset=ctx.fee_asset(request.symbol),
-        )
-        # The decision instant is the request's market time: no fill on the signal's own bar.
-        working = WorkingOrder(outcome.order, request.ts_event)
-        report = order_report(meta, working.order, 1, ts_event=request.ts_event)
-        instrument = ctx.catalog.get(request.symbol)
-        assert instrument is not None  # intake accepted the symbol
-        return AcceptedOrder(meta, working, request, report, ctx.venue.catch_up(instrument))
 
     async def _duplicate(self, client_order_id: str) -> None:
         ORDERS_PROCESSED.labels("DUPLICATE").inc()

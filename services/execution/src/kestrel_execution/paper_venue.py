@@ -21,7 +21,7 @@ from kestrel_execution.intake import KILL_SWITCH
 from kestrel_execution.progress import OrderChange, StoredOrder, apply_events
 from kestrel_execution.reconcile import VenueSnapshot
 from kestrel_execution.reports import OrderMeta, fee_asset_of
-from kestrel_execution.repository import CatchUp
+from kestrel_execution.repository import CatchUp, ExecutionStore
 from kestrel_execution.venue import Acked, Canceled, Expired, Traded, VenueEvent, VenueRuntime
 from kestrel_messaging import Delivery, PermanentError
 from kestrel_platform.logging import get_logger
@@ -83,6 +83,9 @@ class PaperVenue:
         # Intake accepts no order while the kill switch is engaged: catching up never cancels.
         return lambda stored, bar: self.on_bar(stored, bar, instrument, kill_switch_engaged=False)
 
+    async def market_time_ns(self, symbol: str, timeframe: str, store: ExecutionStore) -> int | None:
+        return await store.market_time_ns(symbol, timeframe)  # the bars' time: a replay runs ahead
+
     def tasks(self, runtime: VenueRuntime, stop: asyncio.Event) -> list[Coroutine[Any, Any, None]]:
         bars = runtime.kafka.subscribe(
             channel("market.bars"), group=self._bars_group, consumer=runtime.consumer,
@@ -134,5 +137,6 @@ class BarsHandler:
         reports = [change.report for change in changes if change.report is not None]
         await ctx.outbox.publish(reports)
         count_changes(changes)
+        ctx.notice_children(changes)
         if reports:
             _log.info("bar.applied", symbol=message.symbol, ts_open=message.ts_open, reports=len(reports))

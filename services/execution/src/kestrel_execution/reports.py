@@ -33,6 +33,7 @@ class OrderMeta:
     signal_event_id: str
     fee_asset: str  # the quote currency: what paper fees and every fill's quote-terms fee are in
     venue_order_id: str = ""  # the venue's id, once it acknowledged the order
+    parent_client_order_id: str = ""  # a child order's parent (kestrel_execution.algorithms)
 
 
 def report_event_id(client_order_id: str, sequence: int) -> str:
@@ -95,10 +96,13 @@ def order_report(
         broker=meta.broker,
         order_event_id=meta.request_event_id,
         signal_event_id=meta.signal_event_id,
+        parent_client_order_id=meta.parent_client_order_id,
     )
 
 
-def rejection_report(request: OrderRequest, broker: str, reason: str, text: str) -> ExecutionReport:
+def rejection_report(
+    request: OrderRequest, broker: str, reason: str, text: str, *, parent_client_order_id: str = ""
+) -> ExecutionReport:
     """The one report of a rejected request: its fields as received, nothing filled."""
     return ExecutionReport(
         event_id=report_event_id(request.client_order_id, 1),
@@ -122,4 +126,6 @@ def rejection_report(request: OrderRequest, broker: str, reason: str, text: str)
         broker=broker,
         order_event_id=request.event_id,
         signal_event_id=request.signal_event_id,
+        parent_client_order_id=parent_client_order_id,
+        algorithm=request.algorithm.algorithm,
     )

@@ -25,7 +25,8 @@ import asyncpg
 from kestrel_contracts.events import now_ns, ns_to_datetime
 from kestrel_contracts.v1.execution_report_pb2 import ExecutionReport
 from kestrel_contracts.v1.order_request_pb2 import OrderRequest
-from kestrel_execution import store, store_reconcile
+from kestrel_execution import store, store_parents, store_reconcile
+from kestrel_execution.algorithms import Child, ParentOrder
 from kestrel_execution.progress import OrderChange, StoredOrder
 from kestrel_execution.reconcile import Holding
 from kestrel_execution.reports import OrderMeta
@@ -60,6 +61,7 @@ class RejectedOrder:
     reason: str  # ExecutionReason name
     text: str
     report: ExecutionReport
+    parent_client_order_id: str = ""  # a child the algorithm sent (kestrel_execution.algorithms)
 
 
 NewOrder = AcceptedOrder | RejectedOrder
@@ -122,12 +124,33 @@ class ExecutionStore(Protocol):
 
     async def mark_published(self, reports: Sequence[ExecutionReport]) -> None: ...
 
+    # Parent orders (kestrel_execution.algorithms); their children are orders like any other.
+    async def store_parents(self, parents: Sequence[tuple[ParentOrder, ExecutionReport]]) -> list[bool]:
+        """Store new parents with their NEW reports; per parent, False for one stored before."""
+        ...
+
+    async def open_parents(self, broker: str, fee_asset: FeeAsset) -> list[ParentOrder]: ...
+
+    async def parent_order(self, client_order_id: str, fee_asset: FeeAsset) -> ParentOrder | None: ...
+
+    async def children(self, parent_ids: Sequence[str]) -> dict[str, list[Child]]:
+        """Every child of each parent, whatever its status, by index."""
+        ...
+
+    async def save_parents(self, parents: Sequence[tuple[ParentOrder, ExecutionReport]]) -> list[ParentOrder]:
+        """Store the parents' new states and reports where nobody stored that sequence first."""
+        ...
+
+    async def market_time_ns(self, symbol: str, timeframe: str) -> int | None:
+        """The close of the latest stored bar of the market (None before any)."""
+        ...
+
 
 def _row(order: NewOrder) -> tuple[Any, ...]:
     if isinstance(order, AcceptedOrder):
         return accepted_row(order.meta, order.working, order.request)
-    return rejected_row(order.request, broker=order.broker, timeframe=order.timeframe,
-                        reason=order.reason, text=order.text)  # fmt: skip
+    return rejected_row(order.request, broker=order.broker, timeframe=order.timeframe, reason=order.reason,
+                        text=order.text, parent_client_order_id=order.parent_client_order_id)  # fmt: skip
 
 
 def _markets(orders: Sequence[AcceptedOrder]) -> dict[tuple[str, str], int]:
@@ -286,3 +309,30 @@ class PostgresExecutionStore:
 
     async def mark_published(self, reports: Sequence[ExecutionReport]) -> None:
         await store.mark_published(self._pool, reports)
+
+    async def store_parents(self, parents: Sequence[tuple[ParentOrder, ExecutionReport]]) -> list[bool]:
+        async with self._pool.acquire() as conn, conn.transaction():
+            new = await store_parents.insert_parents(conn, [parent for parent, _ in parents])
+            await store.add_to_outbox(conn, [r for p, r in parents if p.meta.client_order_id in new])
+        return [parent.meta.client_order_id in new for parent, _ in parents]
+
+    async def open_parents(self, broker: str, fee_asset: FeeAsset) -> list[ParentOrder]:
+        return await store_parents.open_parents(self._pool, broker, fee_asset)
+
+    async def parent_order(self, client_order_id: str, fee_asset: FeeAsset) -> ParentOrder | None:
+        return await store_parents.parent_order(self._pool, client_order_id, fee_asset)
+
+    async def children(self, parent_ids: Sequence[str]) -> dict[str, list[Child]]:
+        return await store_parents.children(self._pool, parent_ids)
+
+    async def save_parents(self, parents: Sequence[tuple[ParentOrder, ExecutionReport]]) -> list[ParentOrder]:
+        async with self._pool.acquire() as conn, conn.transaction():
+            saved = await store_parents.update_parents(conn, [parent for parent, _ in parents])
+            keys = {(p.meta.client_order_id, p.sequence) for p in saved}
+            await store.add_to_outbox(
+                conn, [r for p, r in parents if (p.meta.client_order_id, p.sequence) in keys]
+            )
+        return saved
+
+    async def market_time_ns(self, symbol: str, timeframe: str) -> int | None:
+        return await store_parents.market_time_ns(self._pool, symbol, timeframe)

@@ -35,6 +35,7 @@ from kestrel_contracts.registry import Transport, channel
 from kestrel_execution.handlers import CommandsHandler, ExecutionContext, OrdersHandler
 from kestrel_execution.idempotency import RedisIdempotency
 from kestrel_execution.outbox import ReportOutbox
+from kestrel_execution.parents import ParentRunner
 from kestrel_execution.reconciler import Reconciler, run_reconciler
 from kestrel_execution.repository import PostgresExecutionStore
 from kestrel_execution.resolver import run_resolver
@@ -179,6 +180,7 @@ async def consume(
                 settings.reconcile_interval_s,
             )
         ),
+        asyncio.create_task(ParentRunner(context).run(stop, settings.parents_interval_s)),
         *(asyncio.create_task(feed) for feed in feeds),
     )
 

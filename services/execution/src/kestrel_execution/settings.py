@@ -53,6 +53,8 @@ class ExecutionSettings(ServiceSettings):
     # request for the order can still reach the venue).
     resolve_interval_s: float = 5.0
     resolve_pending_after_s: float = 15.0
+    # Parent orders (TWAP, iceberg) are worked at least this often, and at once when a child moves.
+    parents_interval_s: float = 0.5
     # Orders, fills and holdings compared with the venue at start and this often; an unexplained
     # break engages the kill switch (kestrel_execution.reconciler).
     reconcile_interval_s: float = 60.0
@@ -97,7 +99,7 @@ class ExecutionSettings(ServiceSettings):
 
     @field_validator(
         "outbox_sweep_interval_s", "resolve_interval_s", "resolve_pending_after_s", "binance_timeout_s",
-        "reconcile_interval_s",
+        "reconcile_interval_s", "parents_interval_s",
         "binance_rules_refresh_s",
     )  # fmt: skip
     @classmethod

@@ -39,7 +39,8 @@ def uuid_or_none(text: str) -> str | None:
 async def existing(conn: asyncpg.Connection | asyncpg.Pool, client_order_ids: Sequence[str]) -> set[str]:
     """Which of the ids are stored already."""
     rows = await conn.fetch(
-        "SELECT client_order_id FROM trading.orders WHERE client_order_id = ANY($1::text[])",
+        "SELECT client_order_id FROM trading.orders WHERE client_order_id = ANY($1::text[]) UNION ALL"
+        " SELECT client_order_id FROM trading.parent_orders WHERE client_order_id = ANY($1::text[])",
         list(client_order_ids),
     )
     return {row["client_order_id"] for row in rows}
@@ -50,7 +51,7 @@ SELECT o.order_id, o.client_order_id, o.account, o.strategy_id, o.symbol, o.venu
        o.broker, o.side, o.order_type, o.time_in_force, o.quantity, o.limit_price, o.status,
        o.filled_quantity, o.filled_notional, o.fees, o.reason_code, o.expire_at_ns, o.submitted_at_ns,
        o.bars_seen, o.last_bar_open_ns, o.report_sequence, o.request_event_id, o.signal_event_id,
-       o.venue_order_id, o.venue_state
+       o.venue_order_id, o.venue_state, o.parent_client_order_id
 FROM trading.orders o
 WHERE ($1::text IS NULL OR (o.symbol = $1 AND o.timeframe = $2))
     AND ($3::text[] IS NULL OR o.client_order_id = ANY($3::text[]))
@@ -67,8 +68,9 @@ _UNRESOLVED = (
 )
 
 
-def _stored(row: asyncpg.Record, fee_asset: str, fill_ids: frozenset[str] = frozenset()) -> StoredOrder:
-    order = Order(
+def order_from_row(row: asyncpg.Record, fill_ids: frozenset[str] = frozenset()) -> Order:
+    """An order's trading state from its row (trading.orders or trading.parent_orders)."""
+    return Order(
         client_order_id=row["client_order_id"],
         symbol=row["symbol"],
         side=Side[row["side"]],
@@ -84,6 +86,10 @@ def _stored(row: asyncpg.Record, fee_asset: str, fill_ids: frozenset[str] = froz
         fill_ids=fill_ids,
         reason=row["reason_code"],
     )
+
+
+def _stored(row: asyncpg.Record, fee_asset: str, fill_ids: frozenset[str] = frozenset()) -> StoredOrder:
+    order = order_from_row(row, fill_ids)
     meta = OrderMeta(
         client_order_id=row["client_order_id"],
         account=row["account"],
@@ -96,6 +102,7 @@ def _stored(row: asyncpg.Record, fee_asset: str, fill_ids: frozenset[str] = froz
         signal_event_id=str(row["signal_event_id"] or ""),
         fee_asset=fee_asset,
         venue_order_id=row["venue_order_id"] or "",
+        parent_client_order_id=row["parent_client_order_id"] or "",
     )
     working = WorkingOrder(order, row["submitted_at_ns"], row["bars_seen"], row["last_bar_open_ns"])
     state = VenueState(row["venue_state"])

@@ -31,6 +31,7 @@ _COLUMNS = (
     ("limit_price", "numeric"), ("status", "text"), ("reason_code", "text"), ("reject_reason", "text"),
     ("request_event_id", "uuid"), ("signal_event_id", "uuid"), ("ts_event", "timestamptz"),
     ("expire_at_ns", "bigint"), ("submitted_at_ns", "bigint"), ("venue_state", "text"),
+    ("parent_client_order_id", "text"),
 )  # fmt: skip
 _NAMES = ", ".join(name for name, _ in _COLUMNS)
 _INSERT = (
@@ -49,7 +50,7 @@ def accepted_row(meta: OrderMeta, working: WorkingOrder, request: OrderRequest) 
         meta.broker, order.side.name, order.order_type.name, order.time_in_force.name, order.quantity,
         order.limit_price, order.status.name, "", None, meta.request_event_id,
         uuid_or_none(meta.signal_event_id), ns_to_datetime(request.ts_event), order.expire_at_ns,
-        working.submitted_at_ns, VenueState.PENDING.value,
+        working.submitted_at_ns, VenueState.PENDING.value, meta.parent_client_order_id or None,
     )  # fmt: skip
 
 
@@ -61,7 +62,15 @@ def _maybe_decimal(text: str) -> Decimal | None:
     return value if value.is_finite() else None
 
 
-def rejected_row(request: OrderRequest, *, broker: str, timeframe: str, reason: str, text: str) -> Row:
+def rejected_row(
+    request: OrderRequest,
+    *,
+    broker: str,
+    timeframe: str,
+    reason: str,
+    text: str,
+    parent_client_order_id: str = "",
+) -> Row:
     """A REJECTED request with whatever of it is readable (it never reached a venue)."""
     side = SidePb.Name(request.side).removeprefix("SIDE_") if request.side else None
     order_type = (
@@ -81,7 +90,7 @@ def rejected_row(request: OrderRequest, *, broker: str, timeframe: str, reason: 
         limit if limit is not None and limit > 0 else None, "REJECTED", reason, text,
         request_event_uuid(request), uuid_or_none(request.signal_event_id),
         ns_to_datetime(request.ts_event), request.expire_at_ns or None, request.ts_event,
-        VenueState.ACKED.value,
+        VenueState.ACKED.value, parent_client_order_id or None,
     )  # fmt: skip
 
 

@@ -10,9 +10,11 @@ from kestrel_contracts.events import derived_event_id, now_ns
 from kestrel_contracts.v1.bar_pb2 import Bar as BarPb
 from kestrel_contracts.v1.execution_report_pb2 import ExecutionReport
 from kestrel_contracts.v1.order_request_pb2 import OrderRequest
+from kestrel_execution.algorithms import ParentOrder
 from kestrel_execution.progress import OrderChange, StoredOrder
 from kestrel_execution.reconcile import Holding
 from kestrel_execution.repository import AcceptedOrder, Advance, NewOrder, RejectedOrder
+from kestrel_execution.testing_parents import InMemoryParents
 from kestrel_execution.venue import Traded, VenueState
 from kestrel_trading.domain import Bar, Fill
 from kestrel_trading.portfolio import Position
@@ -23,10 +25,11 @@ class RejectedRow:
     request: OrderRequest
     reason: str
     text: str
+    parent_client_order_id: str = ""
 
 
-@dataclass(slots=True)
-class InMemoryExecutionStore:
+@dataclass
+class InMemoryExecutionStore(InMemoryParents):
     """trading.orders / fills / positions, the outbox and market.bars as dicts and lists."""
 
     orders: dict[str, StoredOrder] = field(default_factory=dict)
@@ -39,9 +42,10 @@ class InMemoryExecutionStore:
     published: set[tuple[str, int]] = field(default_factory=set)
     # market.bars as the intake's catch-up reads them: closed bars by (symbol, timeframe).
     bars: dict[tuple[str, str], list[Bar]] = field(default_factory=dict)
+    parents: dict[str, ParentOrder] = field(default_factory=dict)
 
     async def existing(self, client_order_ids: Sequence[str]) -> set[str]:
-        return {c for c in client_order_ids if c in self.orders or c in self.rejected}
+        return {c for c in client_order_ids if c in self.orders or c in self.rejected or c in self.parents}
 
     async def store_intake(self, orders: Sequence[NewOrder]) -> list[list[OrderChange] | None]:
         results: list[list[OrderChange] | None] = []
@@ -50,7 +54,9 @@ class InMemoryExecutionStore:
             if await self.existing([coid]):
                 results.append(None)
             elif isinstance(order, RejectedOrder):
-                self.rejected[coid] = RejectedRow(order.request, order.reason, order.text)
+                self.rejected[coid] = RejectedRow(
+                    order.request, order.reason, order.text, order.parent_client_order_id
+                )
                 self._add(order.report)
                 results.append([])
             else:

@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from kestrel_execution.handlers import ExecutionContext
     from kestrel_execution.reconcile import VenueSnapshot
     from kestrel_execution.reports import OrderMeta
-    from kestrel_execution.repository import CatchUp
+    from kestrel_execution.repository import CatchUp, ExecutionStore
     from kestrel_messaging import ConsumerOptions
     from kestrel_messaging.kafka import KafkaBus
     from kestrel_trading.instruments import Instrument
@@ -148,6 +148,11 @@ class Venue(Protocol):
 
     def catch_up(self, instrument: Instrument) -> CatchUp | None:
         """How stored market data moves a just-accepted order (bar-driven venues), else None."""
+        ...
+
+    async def market_time_ns(self, symbol: str, timeframe: str, store: ExecutionStore) -> int | None:
+        """The market's clock, which times an algorithm's slices: the venue's now (None: not known
+        yet). A bar-driven venue lives on the bars' time (replays run faster than the wall clock)."""
         ...
 
     def tasks(self, runtime: VenueRuntime, stop: asyncio.Event) -> list[Coroutine[Any, Any, None]]:

@@ -32,6 +32,7 @@ from kestrel_contracts.v1.signal_pb2 import SIGNAL_ACTION_HOLD, Signal, SignalAc
 from kestrel_messaging import Delivery, MessageBus, PermanentError
 from kestrel_platform.logging import get_logger
 from kestrel_risk import metrics
+from kestrel_risk.execution_plan import ExecutionPlan
 from kestrel_risk.fill_wait import FillWait
 from kestrel_risk.ownership import StrategyFilter
 from kestrel_risk.store import RiskStore
@@ -78,8 +79,12 @@ class _Decided:
 class DecisionPublisher:
     """Orders, decisions and rejection audits of decided items, each continuing its input's trace."""
 
-    def __init__(self, bus: MessageBus, channels: RiskChannels) -> None:
-        self._bus, self._channels = bus, channels
+    def __init__(self, bus: MessageBus, channels: RiskChannels, plan: ExecutionPlan | None = None) -> None:
+        self._bus, self._channels, self._plan = bus, channels, plan or ExecutionPlan()
+
+    def _signal_order(self, judgement: Judgement) -> OrderRequest:
+        order = to_order(judgement)
+        return self._plan.apply(order, judgement.quantity) if judgement.quantity is not None else order
 
     async def publish_audit(self, event: AuditEvent) -> None:
         await self._bus.publish(self._channels.audit, event)
@@ -89,7 +94,9 @@ class DecisionPublisher:
         rejected = [d for d in decided if not d.judgement.approved]
         if approved:
             orders = [
-                to_manual_order(d.judgement, d.request) if d.request is not None else to_order(d.judgement)
+                to_manual_order(d.judgement, d.request)
+                if d.request is not None
+                else self._signal_order(d.judgement)
                 for d in approved
             ]
             await self._bus.publish_batch(

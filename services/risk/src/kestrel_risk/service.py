@@ -74,6 +74,7 @@ def build_engine(settings: RiskSettings) -> RiskEngine:
         account=settings.risk_account,
         allow_short=settings.risk_allow_short,
         service=settings.service_name,
+        await_signal_orders=not settings.algorithm().is_parent,
     )
 
 
@@ -139,7 +140,7 @@ async def _run_consumers(
     stop: asyncio.Event,
 ) -> None:
     name = consumer_name(settings)
-    publisher = DecisionPublisher(bus, RiskChannels.registered())
+    publisher = DecisionPublisher(bus, RiskChannels.registered(), settings.algorithm())
     options = ConsumerOptions(
         max_attempts=settings.risk_max_attempts,
         retry_backoff_s=settings.risk_retry_backoff_s,

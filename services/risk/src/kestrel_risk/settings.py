@@ -13,6 +13,7 @@ from typing import Literal
 from pydantic import field_validator
 
 from kestrel_platform.settings import ServiceSettings
+from kestrel_risk.execution_plan import ExecutionPlan
 from kestrel_risk.ownership import StrategyFilter
 from kestrel_trading.risk import RiskLimits
 
@@ -40,6 +41,14 @@ class RiskSettings(ServiceSettings):
     risk_max_leverage: Decimal = Decimal(1)
     # Long-only spot by default: SELL only closes a long. True lets SELL open a short of the sized amount.
     risk_allow_short: bool = False
+
+    # How execution works each signal order: at once, as a TWAP parent (risk_algo_slices children
+    # spread over risk_algo_duration_s), or as an iceberg showing risk_iceberg_display_fraction of it
+    # at a time. A parent works over time, so later signals do not wait for its fills.
+    risk_execution_algorithm: Literal["immediate", "twap", "iceberg"] = "immediate"
+    risk_algo_duration_s: float = 300.0
+    risk_algo_slices: int = 5
+    risk_iceberg_display_fraction: Decimal = Decimal("0.25")
 
     # Pre-trade limits, in the quote currency unless said otherwise.
     risk_max_position_notional: Decimal = Decimal(25_000)
@@ -107,7 +116,21 @@ class RiskSettings(ServiceSettings):
             raise ValueError(f"must be a finite number >= 0, got {value}")
         return value
 
-    @field_validator("risk_sizing_fraction", "risk_max_drawdown")
+    @field_validator("risk_algo_duration_s")
+    @classmethod
+    def _positive_seconds(cls, value: float) -> float:
+        if not math.isfinite(value) or value <= 0:
+            raise ValueError(f"must be a finite number > 0, got {value}")
+        return value
+
+    @field_validator("risk_algo_slices")
+    @classmethod
+    def _slices(cls, value: int) -> int:
+        if not 2 <= value <= 1000:
+            raise ValueError(f"must be in [2, 1000], got {value}")
+        return value
+
+    @field_validator("risk_sizing_fraction", "risk_max_drawdown", "risk_iceberg_display_fraction")
     @classmethod
     def _fraction(cls, value: Decimal) -> Decimal:
         if not value.is_finite() or not 0 < value <= 1:
@@ -119,6 +142,14 @@ class RiskSettings(ServiceSettings):
     def _strategy_list(cls, value: str) -> str:
         StrategyFilter.parse(value)  # refuses unbalanced braces at start-up
         return value
+
+    def algorithm(self) -> ExecutionPlan:
+        return ExecutionPlan(
+            self.risk_execution_algorithm,
+            duration_ns=int(self.risk_algo_duration_s * 1e9),
+            slices=self.risk_algo_slices,
+            display_fraction=self.risk_iceberg_display_fraction,
+        )
 
     def strategy_filter(self) -> StrategyFilter:
         return StrategyFilter.parse(self.risk_strategies)

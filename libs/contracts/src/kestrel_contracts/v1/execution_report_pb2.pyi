@@ -88,7 +88,7 @@ class Fill(_message.Message):
     def __init__(self, fill_id: _Optional[str] = ..., ts_event: _Optional[int] = ..., price: _Optional[str] = ..., quantity: _Optional[str] = ..., fee: _Optional[str] = ..., fee_asset: _Optional[str] = ..., liquidity: _Optional[_Union[Liquidity, str]] = ..., venue_trade_id: _Optional[str] = ...) -> None: ...
 
 class ExecutionReport(_message.Message):
-    __slots__ = ("event_id", "ts_event", "ts_init", "client_order_id", "venue_order_id", "account", "strategy_id", "symbol", "venue", "side", "order_type", "status", "quantity", "limit_price", "cumulative_quantity", "leaves_quantity", "average_price", "fills", "reason", "reason_text", "sequence", "broker", "order_event_id", "signal_event_id")
+    __slots__ = ("event_id", "ts_event", "ts_init", "client_order_id", "venue_order_id", "account", "strategy_id", "symbol", "venue", "side", "order_type", "status", "quantity", "limit_price", "cumulative_quantity", "leaves_quantity", "average_price", "fills", "reason", "reason_text", "sequence", "broker", "order_event_id", "signal_event_id", "parent_client_order_id", "arrival_price", "slippage_bps", "algorithm")
     EVENT_ID_FIELD_NUMBER: _ClassVar[int]
     TS_EVENT_FIELD_NUMBER: _ClassVar[int]
     TS_INIT_FIELD_NUMBER: _ClassVar[int]
@@ -113,6 +113,10 @@ class ExecutionReport(_message.Message):
     BROKER_FIELD_NUMBER: _ClassVar[int]
     ORDER_EVENT_ID_FIELD_NUMBER: _ClassVar[int]
     SIGNAL_EVENT_ID_FIELD_NUMBER: _ClassVar[int]
+    PARENT_CLIENT_ORDER_ID_FIELD_NUMBER: _ClassVar[int]
+    ARRIVAL_PRICE_FIELD_NUMBER: _ClassVar[int]
+    SLIPPAGE_BPS_FIELD_NUMBER: _ClassVar[int]
+    ALGORITHM_FIELD_NUMBER: _ClassVar[int]
     event_id: str
     ts_event: int
     ts_init: int
@@ -137,4 +141,8 @@ class ExecutionReport(_message.Message):
     broker: str
     order_event_id: str
     signal_event_id: str
-    def __init__(self, event_id: _Optional[str] = ..., ts_event: _Optional[int] = ..., ts_init: _Optional[int] = ..., client_order_id: _Optional[str] = ..., venue_order_id: _Optional[str] = ..., account: _Optional[str] = ..., strategy_id: _Optional[str] = ..., symbol: _Optional[str] = ..., venue: _Optional[str] = ..., side: _Optional[_Union[_common_pb2.Side, str]] = ..., order_type: _Optional[_Union[_order_request_pb2.OrderType, str]] = ..., status: _Optional[_Union[OrderStatus, str]] = ..., quantity: _Optional[str] = ..., limit_price: _Optional[str] = ..., cumulative_quantity: _Optional[str] = ..., leaves_quantity: _Optional[str] = ..., average_price: _Optional[str] = ..., fills: _Optional[_Iterable[_Union[Fill, _Mapping]]] = ..., reason: _Optional[_Union[ExecutionReason, str]] = ..., reason_text: _Optional[str] = ..., sequence: _Optional[int] = ..., broker: _Optional[str] = ..., order_event_id: _Optional[str] = ..., signal_event_id: _Optional[str] = ...) -> None: ...
+    parent_client_order_id: str
+    arrival_price: str
+    slippage_bps: str
+    algorithm: _order_request_pb2.ExecutionAlgorithm
+    def __init__(self, event_id: _Optional[str] = ..., ts_event: _Optional[int] = ..., ts_init: _Optional[int] = ..., client_order_id: _Optional[str] = ..., venue_order_id: _Optional[str] = ..., account: _Optional[str] = ..., strategy_id: _Optional[str] = ..., symbol: _Optional[str] = ..., venue: _Optional[str] = ..., side: _Optional[_Union[_common_pb2.Side, str]] = ..., order_type: _Optional[_Union[_order_request_pb2.OrderType, str]] = ..., status: _Optional[_Union[OrderStatus, str]] = ..., quantity: _Optional[str] = ..., limit_price: _Optional[str] = ..., cumulative_quantity: _Optional[str] = ..., leaves_quantity: _Optional[str] = ..., average_price: _Optional[str] = ..., fills: _Optional[_Iterable[_Union[Fill, _Mapping]]] = ..., reason: _Optional[_Union[ExecutionReason, str]] = ..., reason_text: _Optional[str] = ..., sequence: _Optional[int] = ..., broker: _Optional[str] = ..., order_event_id: _Optional[str] = ..., signal_event_id: _Optional[str] = ..., parent_client_order_id: _Optional[str] = ..., arrival_price: _Optional[str] = ..., slippage_bps: _Optional[str] = ..., algorithm: _Optional[_Union[_order_request_pb2.ExecutionAlgorithm, str]] = ...) -> None: ...

@@ -26,19 +26,23 @@ _sym_db = _symbol_database.Default()
 from kestrel_contracts.v1 import common_pb2 as kestrel_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1ekestrel/v1/order_request.proto\x12\nkestrel.v1\x1a\x17kestrel/v1/common.proto\"\xfd\x03\n\x0cOrderRequest\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12\x10\n\x08ts_event\x18\x02 \x01(\x03\x12\x0f\n\x07ts_init\x18\x03 \x01(\x03\x12\x17\n\x0f\x63lient_order_id\x18\x04 \x01(\t\x12\x0f\n\x07\x61\x63\x63ount\x18\x05 \x01(\t\x12\x13\n\x0bstrategy_id\x18\x06 \x01(\t\x12\x0e\n\x06symbol\x18\x07 \x01(\t\x12\r\n\x05venue\x18\x08 \x01(\t\x12\x11\n\ttimeframe\x18\t \x01(\t\x12\x1e\n\x04side\x18\n \x01(\x0e\x32\x10.kestrel.v1.Side\x12)\n\norder_type\x18\x0b \x01(\x0e\x32\x15.kestrel.v1.OrderType\x12.\n\rtime_in_force\x18\x0c \x01(\x0e\x32\x17.kestrel.v1.TimeInForce\x12\x10\n\x08quantity\x18\r \x01(\t\x12\x13\n\x0blimit_price\x18\x0e \x01(\t\x12\x17\n\x0freference_price\x18\x0f \x01(\t\x12\x14\n\x0c\x65xpire_at_ns\x18\x10 \x01(\x03\x12\'\n\x06origin\x18\x11 \x01(\x0e\x32\x17.kestrel.v1.OrderOrigin\x12\x14\n\x0crequested_by\x18\x12 \x01(\t\x12\x17\n\x0fsignal_event_id\x18\x13 \x01(\t\x12\x1e\n\x16risk_decision_event_id\x18\x14 \x01(\t*T\n\tOrderType\x12\x1a\n\x16ORDER_TYPE_UNSPECIFIED\x10\x00\x12\x15\n\x11ORDER_TYPE_MARKET\x10\x01\x12\x14\n\x10ORDER_TYPE_LIMIT\x10\x02*q\n\x0bTimeInForce\x12\x1d\n\x19TIME_IN_FORCE_UNSPECIFIED\x10\x00\x12\x15\n\x11TIME_IN_FORCE_GTC\x10\x01\x12\x15\n\x11TIME_IN_FORCE_IOC\x10\x02\x12\x15\n\x11TIME_IN_FORCE_FOK\x10\x03*]\n\x0bOrderOrigin\x12\x1c\n\x18ORDER_ORIGIN_UNSPECIFIED\x10\x00\x12\x17\n\x13ORDER_ORIGIN_SIGNAL\x10\x01\x12\x17\n\x13ORDER_ORIGIN_MANUAL\x10\x02\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1ekestrel/v1/order_request.proto\x12\nkestrel.v1\x1a\x17kestrel/v1/common.proto\"\x81\x01\n\rAlgorithmSpec\x12\x31\n\talgorithm\x18\x01 \x01(\x0e\x32\x1e.kestrel.v1.ExecutionAlgorithm\x12\x13\n\x0b\x64uration_ns\x18\x02 \x01(\x03\x12\x0e\n\x06slices\x18\x03 \x01(\x05\x12\x18\n\x10\x64isplay_quantity\x18\x04 \x01(\t\"\xab\x04\n\x0cOrderRequest\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12\x10\n\x08ts_event\x18\x02 \x01(\x03\x12\x0f\n\x07ts_init\x18\x03 \x01(\x03\x12\x17\n\x0f\x63lient_order_id\x18\x04 \x01(\t\x12\x0f\n\x07\x61\x63\x63ount\x18\x05 \x01(\t\x12\x13\n\x0bstrategy_id\x18\x06 \x01(\t\x12\x0e\n\x06symbol\x18\x07 \x01(\t\x12\r\n\x05venue\x18\x08 \x01(\t\x12\x11\n\ttimeframe\x18\t \x01(\t\x12\x1e\n\x04side\x18\n \x01(\x0e\x32\x10.kestrel.v1.Side\x12)\n\norder_type\x18\x0b \x01(\x0e\x32\x15.kestrel.v1.OrderType\x12.\n\rtime_in_force\x18\x0c \x01(\x0e\x32\x17.kestrel.v1.TimeInForce\x12\x10\n\x08quantity\x18\r \x01(\t\x12\x13\n\x0blimit_price\x18\x0e \x01(\t\x12\x17\n\x0freference_price\x18\x0f \x01(\t\x12\x14\n\x0c\x65xpire_at_ns\x18\x10 \x01(\x03\x12\'\n\x06origin\x18\x11 \x01(\x0e\x32\x17.kestrel.v1.OrderOrigin\x12\x14\n\x0crequested_by\x18\x12 \x01(\t\x12\x17\n\x0fsignal_event_id\x18\x13 \x01(\t\x12\x1e\n\x16risk_decision_event_id\x18\x14 \x01(\t\x12,\n\talgorithm\x18\x15 \x01(\x0b\x32\x19.kestrel.v1.AlgorithmSpec*T\n\tOrderType\x12\x1a\n\x16ORDER_TYPE_UNSPECIFIED\x10\x00\x12\x15\n\x11ORDER_TYPE_MARKET\x10\x01\x12\x14\n\x10ORDER_TYPE_LIMIT\x10\x02*q\n\x0bTimeInForce\x12\x1d\n\x19TIME_IN_FORCE_UNSPECIFIED\x10\x00\x12\x15\n\x11TIME_IN_FORCE_GTC\x10\x01\x12\x15\n\x11TIME_IN_FORCE_IOC\x10\x02\x12\x15\n\x11TIME_IN_FORCE_FOK\x10\x03*]\n\x0bOrderOrigin\x12\x1c\n\x18ORDER_ORIGIN_UNSPECIFIED\x10\x00\x12\x17\n\x13ORDER_ORIGIN_SIGNAL\x10\x01\x12\x17\n\x13ORDER_ORIGIN_MANUAL\x10\x02*\x9b\x01\n\x12\x45xecutionAlgorithm\x12#\n\x1f\x45XECUTION_ALGORITHM_UNSPECIFIED\x10\x00\x12!\n\x1d\x45XECUTION_ALGORITHM_IMMEDIATE\x10\x01\x12\x1c\n\x18\x45XECUTION_ALGORITHM_TWAP\x10\x02\x12\x1f\n\x1b\x45XECUTION_ALGORITHM_ICEBERG\x10\x03\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'kestrel_contracts.v1.order_request_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_ORDERTYPE']._serialized_start=583
-  _globals['_ORDERTYPE']._serialized_end=667
-  _globals['_TIMEINFORCE']._serialized_start=669
-  _globals['_TIMEINFORCE']._serialized_end=782
-  _globals['_ORDERORIGIN']._serialized_start=784
-  _globals['_ORDERORIGIN']._serialized_end=877
-  _globals['_ORDERREQUEST']._serialized_start=72
-  _globals['_ORDERREQUEST']._serialized_end=581
+  _globals['_ORDERTYPE']._serialized_start=761
+  _globals['_ORDERTYPE']._serialized_end=845
+  _globals['_TIMEINFORCE']._serialized_start=847
+  _globals['_TIMEINFORCE']._serialized_end=960
+  _globals['_ORDERORIGIN']._serialized_start=962
+  _globals['_ORDERORIGIN']._serialized_end=1055
+  _globals['_EXECUTIONALGORITHM']._serialized_start=1058
+  _globals['_EXECUTIONALGORITHM']._serialized_end=1213
+  _globals['_ALGORITHMSPEC']._serialized_start=72
+  _globals['_ALGORITHMSPEC']._serialized_end=201
+  _globals['_ORDERREQUEST']._serialized_start=204
+  _globals['_ORDERREQUEST']._serialized_end=759
 # @@protoc_insertion_point(module_scope)

@@ -4,7 +4,7 @@ from kestrel_contracts.v1 import common_pb2 as _common_pb2
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
-from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+from typing import ClassVar as _ClassVar, Mapping as _Mapping, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
@@ -26,6 +26,13 @@ class OrderOrigin(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     ORDER_ORIGIN_UNSPECIFIED: _ClassVar[OrderOrigin]
     ORDER_ORIGIN_SIGNAL: _ClassVar[OrderOrigin]
     ORDER_ORIGIN_MANUAL: _ClassVar[OrderOrigin]
+
+class ExecutionAlgorithm(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    EXECUTION_ALGORITHM_UNSPECIFIED: _ClassVar[ExecutionAlgorithm]
+    EXECUTION_ALGORITHM_IMMEDIATE: _ClassVar[ExecutionAlgorithm]
+    EXECUTION_ALGORITHM_TWAP: _ClassVar[ExecutionAlgorithm]
+    EXECUTION_ALGORITHM_ICEBERG: _ClassVar[ExecutionAlgorithm]
 ORDER_TYPE_UNSPECIFIED: OrderType
 ORDER_TYPE_MARKET: OrderType
 ORDER_TYPE_LIMIT: OrderType
@@ -36,9 +43,25 @@ TIME_IN_FORCE_FOK: TimeInForce
 ORDER_ORIGIN_UNSPECIFIED: OrderOrigin
 ORDER_ORIGIN_SIGNAL: OrderOrigin
 ORDER_ORIGIN_MANUAL: OrderOrigin
+EXECUTION_ALGORITHM_UNSPECIFIED: ExecutionAlgorithm
+EXECUTION_ALGORITHM_IMMEDIATE: ExecutionAlgorithm
+EXECUTION_ALGORITHM_TWAP: ExecutionAlgorithm
+EXECUTION_ALGORITHM_ICEBERG: ExecutionAlgorithm
+
+class AlgorithmSpec(_message.Message):
+    __slots__ = ("algorithm", "duration_ns", "slices", "display_quantity")
+    ALGORITHM_FIELD_NUMBER: _ClassVar[int]
+    DURATION_NS_FIELD_NUMBER: _ClassVar[int]
+    SLICES_FIELD_NUMBER: _ClassVar[int]
+    DISPLAY_QUANTITY_FIELD_NUMBER: _ClassVar[int]
+    algorithm: ExecutionAlgorithm
+    duration_ns: int
+    slices: int
+    display_quantity: str
+    def __init__(self, algorithm: _Optional[_Union[ExecutionAlgorithm, str]] = ..., duration_ns: _Optional[int] = ..., slices: _Optional[int] = ..., display_quantity: _Optional[str] = ...) -> None: ...
 
 class OrderRequest(_message.Message):
-    __slots__ = ("event_id", "ts_event", "ts_init", "client_order_id", "account", "strategy_id", "symbol", "venue", "timeframe", "side", "order_type", "time_in_force", "quantity", "limit_price", "reference_price", "expire_at_ns", "origin", "requested_by", "signal_event_id", "risk_decision_event_id")
+    __slots__ = ("event_id", "ts_event", "ts_init", "client_order_id", "account", "strategy_id", "symbol", "venue", "timeframe", "side", "order_type", "time_in_force", "quantity", "limit_price", "reference_price", "expire_at_ns", "origin", "requested_by", "signal_event_id", "risk_decision_event_id", "algorithm")
     EVENT_ID_FIELD_NUMBER: _ClassVar[int]
     TS_EVENT_FIELD_NUMBER: _ClassVar[int]
     TS_INIT_FIELD_NUMBER: _ClassVar[int]
@@ -59,6 +82,7 @@ class OrderRequest(_message.Message):
     REQUESTED_BY_FIELD_NUMBER: _ClassVar[int]
     SIGNAL_EVENT_ID_FIELD_NUMBER: _ClassVar[int]
     RISK_DECISION_EVENT_ID_FIELD_NUMBER: _ClassVar[int]
+    ALGORITHM_FIELD_NUMBER: _ClassVar[int]
     event_id: str
     ts_event: int
     ts_init: int
@@ -79,4 +103,5 @@ class OrderRequest(_message.Message):
     requested_by: str
     signal_event_id: str
     risk_decision_event_id: str
-    def __init__(self, event_id: _Optional[str] = ..., ts_event: _Optional[int] = ..., ts_init: _Optional[int] = ..., client_order_id: _Optional[str] = ..., account: _Optional[str] = ..., strategy_id: _Optional[str] = ..., symbol: _Optional[str] = ..., venue: _Optional[str] = ..., timeframe: _Optional[str] = ..., side: _Optional[_Union[_common_pb2.Side, str]] = ..., order_type: _Optional[_Union[OrderType, str]] = ..., time_in_force: _Optional[_Union[TimeInForce, str]] = ..., quantity: _Optional[str] = ..., limit_price: _Optional[str] = ..., reference_price: _Optional[str] = ..., expire_at_ns: _Optional[int] = ..., origin: _Optional[_Union[OrderOrigin, str]] = ..., requested_by: _Optional[str] = ..., signal_event_id: _Optional[str] = ..., risk_decision_event_id: _Optional[str] = ...) -> None: ...
+    algorithm: AlgorithmSpec
+    def __init__(self, event_id: _Optional[str] = ..., ts_event: _Optional[int] = ..., ts_init: _Optional[int] = ..., client_order_id: _Optional[str] = ..., account: _Optional[str] = ..., strategy_id: _Optional[str] = ..., symbol: _Optional[str] = ..., venue: _Optional[str] = ..., timeframe: _Optional[str] = ..., side: _Optional[_Union[_common_pb2.Side, str]] = ..., order_type: _Optional[_Union[OrderType, str]] = ..., time_in_force: _Optional[_Union[TimeInForce, str]] = ..., quantity: _Optional[str] = ..., limit_price: _Optional[str] = ..., reference_price: _Optional[str] = ..., expire_at_ns: _Optional[int] = ..., origin: _Optional[_Union[OrderOrigin, str]] = ..., requested_by: _Optional[str] = ..., signal_event_id: _Optional[str] = ..., risk_decision_event_id: _Optional[str] = ..., algorithm: _Optional[_Union[AlgorithmSpec, _Mapping]] = ...) -> None: ...

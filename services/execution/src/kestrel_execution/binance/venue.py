@@ -28,7 +28,7 @@ from kestrel_execution.binance.wire import (
 from kestrel_execution.intake import MALFORMED, UNKNOWN_SYMBOL
 from kestrel_execution.reconcile import VenueOrder, VenueSnapshot
 from kestrel_execution.reports import OrderMeta
-from kestrel_execution.repository import CatchUp
+from kestrel_execution.repository import CatchUp, ExecutionStore
 from kestrel_execution.venue import OutcomeUnknownError, VenueEvent, VenueRejected, VenueRuntime
 from kestrel_platform.lifecycle import sleep_or_stop
 from kestrel_platform.logging import get_logger
@@ -168,6 +168,9 @@ class BinanceVenue:
             s: self._rules[venue_symbol(s)].base_asset for s in symbols if venue_symbol(s) in self._rules
         }
         return VenueSnapshot(listed, balances, bases)
+
+    async def market_time_ns(self, symbol: str, timeframe: str, store: ExecutionStore) -> int | None:
+        return now_ns()  # a live venue's market runs on the wall clock
 
     def catch_up(self, instrument: Instrument) -> CatchUp | None:
         return None  # a live venue fills on its own time, never on stored bars
