@@ -20,8 +20,10 @@ from kestrel_contracts.registry import channel
 from kestrel_contracts.v1.execution_report_pb2 import ExecutionReport
 from kestrel_contracts.v1.execution_report_pb2 import OrderStatus as Status
 from kestrel_contracts.v1.order_request_pb2 import AlgorithmSpec, ExecutionAlgorithm
-from kestrel_execution.testing import order_request
+from kestrel_execution.testing import bar, order_request
 from kestrel_execution.testing_harness import Harness, until
+from kestrel_store.bars import row_from_event, upsert_bars
+from kestrel_store.migrate import apply_migrations
 from kestrel_testing.fake_binance import FakeBinance, SymbolSpec
 from kestrel_testing.fake_binance_auth import FakeApiKey
 
@@ -152,5 +154,42 @@ async def test_sigkill_mid_twap_leaves_exactly_the_intended_children_and_fills(
         assert stored_fills == len({fill_id for _, fill_id in fills})
         row = await db.fetchrow("SELECT status, filled_quantity FROM trading.parent_orders")
         assert (row["status"], row["filled_quantity"]) == ("FILLED", Decimal("1.2"))
+    finally:
+        await db.close()
+
+
+async def test_a_twap_on_the_paper_venue_follows_the_market_clock_of_the_stored_bars(
+    harness: Harness,
+) -> None:
+    """A replay: bars stored and published as they close; each slice fills at the open of the bar
+    after its instant — the same children and prices however fast the replay ran."""
+    minute = 60 * 1_000_000_000
+    twap = AlgorithmSpec(algorithm=TWAP.algorithm, duration_ns=3 * minute, slices=3)
+    db = await asyncpg.connect(harness.settings.database_url)
+    try:
+        await apply_migrations(harness.settings.database_url)
+        harness.start()
+        await harness.streams.publish(
+            channel("execution.orders"), order_request("twap-p1", quantity="0.9", algorithm=twap)
+        )
+        for index in range(6):
+            price = str(100 + index)
+            message = bar(index, price, price, price, price)
+            await upsert_bars(db, [row_from_event(message)])
+            await harness.kafka.publish(channel("market.bars"), message)
+            await asyncio.sleep(0.3)
+        await until(lambda: (r := latest(harness, "twap-p1")) is not None and r.leaves_quantity == "0", 60)
+        parent = latest(harness, "twap-p1")
+        assert parent is not None and parent.status == Status.ORDER_STATUS_FILLED
+        assert (parent.cumulative_quantity, parent.average_price) == ("0.9", "102")
+        fills = await db.fetch(
+            "SELECT o.client_order_id, f.price, f.quantity FROM trading.fills f JOIN trading.orders o "
+            "USING (order_id) ORDER BY o.client_order_id"
+        )
+        assert [(f["client_order_id"], f["price"], f["quantity"]) for f in fills] == [
+            ("twap-p1.0", Decimal(101), Decimal("0.3")),
+            ("twap-p1.1", Decimal(102), Decimal("0.3")),
+            ("twap-p1.2", Decimal(103), Decimal("0.3")),
+        ]
     finally:
         await db.close()

@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+import pytest
+from pydantic import ValidationError
+
 from kestrel_contracts.events import is_event_id
 from kestrel_contracts.v1.audit_event_pb2 import AUDIT_SEVERITY_CRITICAL
 from kestrel_contracts.v1.common_pb2 import SIDE_SELL
-from kestrel_contracts.v1.order_request_pb2 import ORDER_ORIGIN_MANUAL, ORDER_TYPE_LIMIT, TIME_IN_FORCE_IOC
+from kestrel_contracts.v1.order_request_pb2 import (
+    EXECUTION_ALGORITHM_ICEBERG,
+    EXECUTION_ALGORITHM_TWAP,
+    ORDER_ORIGIN_MANUAL,
+    ORDER_TYPE_LIMIT,
+    TIME_IN_FORCE_IOC,
+)
 from kestrel_gateway.commands import (
     audit_event,
     client_order_id,
@@ -61,6 +70,32 @@ def test_a_manual_order_becomes_a_submit_order_command_for_risk() -> None:
     # Same order id -> same event ids: a retried request is a recognisable repeat downstream.
     again = submit_order_command(order, account="paper", order_id="m-abc", requested_by="key1", now_ns=9)
     assert (again.event_id, again.submit_order.event_id) == (command.event_id, request.event_id)
+
+
+def test_a_manual_order_with_an_algorithm_is_a_parent_and_a_spec_without_its_parameters_is_refused() -> None:
+    base = {"symbol": "BTC/USDT", "side": "BUY", "quantity": "1"}
+    twap = OrderIn.model_validate(base | {"algorithm": {"name": "TWAP", "duration_s": 1.5, "slices": 3}})
+    spec = submit_order_command(
+        twap, account="a", order_id="m-t", requested_by="k", now_ns=1
+    ).submit_order.algorithm
+    assert (spec.algorithm, spec.duration_ns, spec.slices) == (EXECUTION_ALGORITHM_TWAP, 1_500_000_000, 3)
+    iceberg = OrderIn.model_validate(base | {"algorithm": {"name": "ICEBERG", "display_quantity": "0.25"}})
+    spec = submit_order_command(
+        iceberg, account="a", order_id="m-i", requested_by="k", now_ns=1
+    ).submit_order.algorithm
+    assert (spec.algorithm, spec.display_quantity) == (EXECUTION_ALGORITHM_ICEBERG, "0.25")
+    plain = submit_order_command(
+        OrderIn.model_validate(base), account="a", order_id="m", requested_by="k", now_ns=1
+    )
+    assert not plain.submit_order.HasField("algorithm")
+    for bad in (
+        {"name": "TWAP", "slices": 3},
+        {"name": "ICEBERG"},
+        {"name": "VWAP"},
+        {"name": "TWAP", "duration_s": 1, "slices": 1},
+    ):
+        with pytest.raises(ValidationError):
+            OrderIn.model_validate(base | {"algorithm": bad})
 
 
 def test_the_kill_switch_command_and_its_audit_event() -> None:

@@ -187,3 +187,37 @@ async def test_the_portfolio_equals_the_hand_computed_values(
         ("00:03:00", "10027.69"),  # close 118
         ("00:04:00", "10029.69"),  # close 120
     ]
+
+
+async def test_parent_orders_list_their_children_average_and_slippage_against_arrival(
+    gateway: Gateway, http: aiohttp.ClientSession, migrated_database_url: str
+) -> None:
+    conn = await asyncpg.connect(migrated_database_url)
+    try:
+        await conn.execute(
+            "INSERT INTO trading.parent_orders (client_order_id, account, strategy_id, symbol, venue, "
+            "timeframe, broker, side, order_type, time_in_force, quantity, algorithm, duration_ns, slices, "
+            "arrival_ns, arrival_price, status, filled_quantity, filled_notional, request_event_id) "
+            "VALUES ('par-1', 'acct-1', 's1', 'BTC/USDT', 'BINANCE', '1m', 'paper', 'BUY', 'MARKET', 'GTC', "
+            "2, 'TWAP', 120000000000, 2, 0, 100, 'FILLED', 2, 202, $1)",
+            uuid.uuid4(),
+        )
+        for k in range(2):
+            await conn.execute(
+                "INSERT INTO trading.orders (client_order_id, account, symbol, side, order_type, quantity, "
+                "status, filled_quantity, venue, request_event_id, ts_event, parent_client_order_id, "
+                "created_at) VALUES ($1, 'acct-1', 'BTC/USDT', 'BUY', 'MARKET', 1, 'FILLED', 1, 'paper', $2, "
+                "$3, 'par-1', $3)",
+                f"par-1.{k}",
+                uuid.uuid4(),
+                T0 + timedelta(minutes=k),
+            )
+    finally:
+        await conn.close()
+    (parent,) = (await _get(http, gateway, "/api/parent-orders?symbol=BTC/USDT"))["parent_orders"]
+    assert (parent["client_order_id"], parent["algorithm"], parent["status"]) == ("par-1", "TWAP", "FILLED")
+    assert parent["children"] == ["par-1.0", "par-1.1"]
+    assert (parent["average_fill_price"], parent["slippage_bps"]) == ("101", "100")
+    children = (await _get(http, gateway, "/api/orders?symbol=BTC/USDT"))["orders"]
+    assert {o["parent_client_order_id"] for o in children} == {"par-1"}
+    assert (await _get(http, gateway, "/api/parent-orders?status=NEW"))["parent_orders"] == []

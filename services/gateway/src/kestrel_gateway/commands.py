@@ -16,8 +16,8 @@ from kestrel_contracts.events import derived_event_id, new_event_id
 from kestrel_contracts.v1.audit_event_pb2 import AUDIT_SEVERITY_CRITICAL, AUDIT_SEVERITY_INFO, AuditEvent
 from kestrel_contracts.v1.common_pb2 import Side
 from kestrel_contracts.v1.operator_command_pb2 import KillSwitch, OperatorCommand
-from kestrel_contracts.v1.order_request_pb2 import OrderOrigin, OrderRequest, OrderType
-from kestrel_gateway.models import OrderIn
+from kestrel_contracts.v1.order_request_pb2 import AlgorithmSpec, OrderOrigin, OrderRequest, OrderType
+from kestrel_gateway.models import AlgorithmIn, OrderIn
 
 __all__ = [
     "IDEMPOTENCY_KEY_MAX_LENGTH",
@@ -70,6 +70,8 @@ def submit_order_command(
         origin=OrderOrigin.ORDER_ORIGIN_MANUAL,
         requested_by=requested_by,
     )
+    if order.algorithm is not None:
+        request.algorithm.CopyFrom(algorithm_spec(order.algorithm))
     return OperatorCommand(
         event_id=derived_event_id("gateway-operator-command", order_id),
         ts_event=now_ns,
@@ -77,6 +79,15 @@ def submit_order_command(
         actor=requested_by,
         reason="manual order",
         submit_order=request,
+    )
+
+
+def algorithm_spec(algorithm: AlgorithmIn) -> AlgorithmSpec:
+    return AlgorithmSpec(
+        algorithm=f"EXECUTION_ALGORITHM_{algorithm.name.value}",
+        duration_ns=round((algorithm.duration_s or 0) * 1e9),
+        slices=algorithm.slices or 0,
+        display_quantity=to_wire_optional(algorithm.display_quantity),
     )
 
 

@@ -88,6 +88,31 @@ class TimeInForce(enum.StrEnum):
     FOK = "FOK"
 
 
+class AlgorithmName(enum.StrEnum):
+    TWAP = "TWAP"
+    ICEBERG = "ICEBERG"
+
+
+class AlgorithmIn(BaseModel):
+    """How execution works the order: TWAP (`slices` children over `duration_s`) or ICEBERG
+    (at most `display_quantity` at the venue at once)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: AlgorithmName
+    duration_s: Annotated[float, Field(gt=0, le=7 * 86_400)] | None = None
+    slices: Annotated[int, Field(ge=2, le=1000)] | None = None
+    display_quantity: PositiveDecimal | None = None
+
+    @model_validator(mode="after")
+    def _parameters_of_the_algorithm(self) -> AlgorithmIn:
+        if self.name is AlgorithmName.TWAP and (self.duration_s is None or self.slices is None):
+            raise ValueError("TWAP needs duration_s and slices")
+        if self.name is AlgorithmName.ICEBERG and self.display_quantity is None:
+            raise ValueError("ICEBERG needs display_quantity")
+        return self
+
+
 class OrderIn(BaseModel):
     """A manual order. Risk checks it like any other and decides asynchronously."""
 
@@ -106,6 +131,8 @@ class OrderIn(BaseModel):
     strategy_id: Label = "manual"
     # Price the client saw; risk sizes notional checks with it when there is no limit price.
     reference_price: PositiveDecimal | None = None
+    # None: one venue order at once; else a parent that execution slices (slippage vs arrival).
+    algorithm: AlgorithmIn | None = None
 
     @model_validator(mode="after")
     def _limit_price_iff_limit(self) -> OrderIn:

@@ -67,8 +67,41 @@ async def signals(db: Db, symbol: str | None, limit: int) -> list[dict[str, Any]
 _ORDER_COLUMNS = (
     "order_id, client_order_id, account, strategy_id, symbol, side, order_type, time_in_force, quantity, "
     "limit_price, status, filled_quantity, average_fill_price, fees, reject_reason, reason_code, venue, "
-    "venue_order_id, timeframe, signal_event_id, ts_event, created_at, updated_at"
+    "venue_order_id, timeframe, signal_event_id, ts_event, created_at, updated_at, parent_client_order_id"
 )
+_PARENT_COLUMNS = (
+    "client_order_id, account, strategy_id, symbol, side, order_type, quantity, limit_price, algorithm, "
+    "duration_ns, slices, display_quantity, arrival_price, status, filled_quantity, fees, reason_code, "
+    "reason_text, created_at, updated_at, "
+    "CASE WHEN filled_quantity > 0 THEN filled_notional / filled_quantity END AS average_fill_price, "
+    # Positive: the fills were worse for the trader than the arrival price (bought above, sold below).
+    "CASE WHEN filled_quantity > 0 AND arrival_price > 0 THEN round((filled_notional / filled_quantity "
+    "- arrival_price) / arrival_price * 10000 * CASE side WHEN 'BUY' THEN 1 ELSE -1 END, 2) END"
+    " AS slippage_bps"
+)
+
+
+async def parent_orders(
+    db: Db, symbol: str | None, status: str | None, limit: int, account: str | None = None
+) -> list[dict[str, Any]]:
+    """Parent orders newest first, each with its children's ids and its slippage vs arrival (bps)."""
+    where = _Where().eq("symbol", symbol).eq("status", status).eq("account", account)
+    rows = await db.fetch(
+        f"SELECT {_PARENT_COLUMNS} FROM trading.parent_orders {where} "
+        f"ORDER BY created_at DESC, client_order_id LIMIT {where.arg(limit)}",
+        *where.args,
+    )
+    parents = [{**dict(row), "children": []} for row in rows]
+    if parents:
+        by_id = {parent["client_order_id"]: parent for parent in parents}
+        children = await db.fetch(
+            "SELECT parent_client_order_id, client_order_id FROM trading.orders "
+            "WHERE parent_client_order_id = ANY($1::text[]) ORDER BY created_at, client_order_id",
+            list(by_id),
+        )
+        for child in children:
+            by_id[child["parent_client_order_id"]]["children"].append(child["client_order_id"])
+    return parents
 
 
 async def orders_with_fills(

@@ -57,6 +57,21 @@ async def orders(
     return {"orders": jsonable(rows)}
 
 
+@router.get("/parent-orders", summary="Parent orders (TWAP, iceberg), newest first, with their children")
+async def parent_orders(
+    request: Request,
+    _caller: Viewer,
+    symbol: SymbolFilter = None,
+    status: OrderStatus | None = None,
+    account: SymbolFilter = None,
+    limit: Limit = DEFAULT_LIMIT,
+) -> dict[str, Any]:
+    rows = await queries.parent_orders(
+        runtime_of(request).pool, symbol, status.value if status else None, limit, account
+    )
+    return {"parent_orders": jsonable(rows)}
+
+
 @router.post(
     "/orders",
     status_code=202,
