@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from enum import StrEnum
 
 from kestrel_contracts.decimals import from_wire, to_wire_optional
@@ -67,7 +67,7 @@ def parse_spec(spec: AlgorithmSpec) -> AlgoSpec | None:
         return AlgoSpec(algorithm, duration_ns=spec.duration_ns, slices=spec.slices)
     try:
         display = from_wire(spec.display_quantity)
-    except (ValueError, InvalidOperation):
+    except ValueError:
         raise ValueError(f"ICEBERG needs a decimal display_quantity, got {spec.display_quantity!r}") from None
     if display <= 0:
         raise ValueError(f"ICEBERG needs display_quantity > 0, got {display}")

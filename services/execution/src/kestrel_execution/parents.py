@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from kestrel_contracts.decimals import from_wire, to_wire, to_wire_optional
+from kestrel_contracts.decimals import from_wire_optional, to_wire, to_wire_optional
 from kestrel_contracts.events import derived_event_id, now_ns
 from kestrel_contracts.v1.execution_report_pb2 import ExecutionReport
 from kestrel_contracts.v1.order_request_pb2 import OrderRequest
@@ -45,7 +45,7 @@ _log = get_logger("kestrel.execution.parents")
 
 def _arrival_price(request: OrderRequest) -> Decimal | None:
     try:
-        price = from_wire(request.reference_price) if request.reference_price else None
+        price = from_wire_optional(request.reference_price)
     except ValueError:
         return None
     return price if price is not None and price > 0 else None
@@ -161,10 +161,8 @@ class ParentRunner:
             if after is not None:
                 pairs.append((after, parent_report(after, now)))
         saved = await ctx.store.save_parents(pairs) if pairs else []
-        keys = {(p.meta.client_order_id, p.sequence) for p in saved}
-        reports = [r for p, r in pairs if (p.meta.client_order_id, p.sequence) in keys]
-        await ctx.outbox.publish(reports)
-        for p in saved:
+        await ctx.outbox.publish([report for _, report in saved])
+        for p, _ in saved:
             if p.order.status.is_terminal:
                 ORDERS_PROCESSED.labels(p.order.status.name).inc()
                 _log.info("parent.done", client_order_id=p.meta.client_order_id, status=p.order.status.name,

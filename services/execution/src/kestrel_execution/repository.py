@@ -137,8 +137,11 @@ class ExecutionStore(Protocol):
         """Every child of each parent, whatever its status, by index."""
         ...
 
-    async def save_parents(self, parents: Sequence[tuple[ParentOrder, ExecutionReport]]) -> list[ParentOrder]:
-        """Store the parents' new states and reports where nobody stored that sequence first."""
+    async def save_parents(
+        self, parents: Sequence[tuple[ParentOrder, ExecutionReport]]
+    ) -> list[tuple[ParentOrder, ExecutionReport]]:
+        """Store the parents' new states and reports where nobody stored that sequence first; the
+        pairs stored (the others' reports are someone else's to publish)."""
         ...
 
     async def market_time_ns(self, symbol: str, timeframe: str) -> int | None:
@@ -325,13 +328,12 @@ class PostgresExecutionStore:
     async def children(self, parent_ids: Sequence[str]) -> dict[str, list[Child]]:
         return await store_parents.children(self._pool, parent_ids)
 
-    async def save_parents(self, parents: Sequence[tuple[ParentOrder, ExecutionReport]]) -> list[ParentOrder]:
+    async def save_parents(
+        self, parents: Sequence[tuple[ParentOrder, ExecutionReport]]
+    ) -> list[tuple[ParentOrder, ExecutionReport]]:
         async with self._pool.acquire() as conn, conn.transaction():
-            saved = await store_parents.update_parents(conn, [parent for parent, _ in parents])
-            keys = {(p.meta.client_order_id, p.sequence) for p in saved}
-            await store.add_to_outbox(
-                conn, [r for p, r in parents if (p.meta.client_order_id, p.sequence) in keys]
-            )
+            saved = await store_parents.update_parents(conn, parents)
+            await store.add_to_outbox(conn, [report for _, report in saved])
         return saved
 
     async def market_time_ns(self, symbol: str, timeframe: str) -> int | None:

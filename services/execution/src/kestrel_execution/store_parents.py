@@ -12,12 +12,14 @@ from collections.abc import Callable, Sequence
 import asyncpg
 
 from kestrel_contracts.events import datetime_to_ns
+from kestrel_contracts.v1.execution_report_pb2 import ExecutionReport
 from kestrel_execution.algorithms import Algorithm, AlgoSpec, Child, ParentOrder, child_index
 from kestrel_execution.reports import OrderMeta
 from kestrel_execution.store import order_from_row, uuid_or_none
 from kestrel_store.timeseries import timeframe_to_interval
 from kestrel_trading.orders import OrderStatus
 
+Pair = tuple[ParentOrder, ExecutionReport]  # a parent's new state and the report that says it
 _INSERT = """
 INSERT INTO trading.parent_orders (
     client_order_id, account, strategy_id, symbol, venue, timeframe, broker, side, order_type,
@@ -120,17 +122,18 @@ async def children(
     return found
 
 
-async def update_parents(conn: asyncpg.Connection, parents: Sequence[ParentOrder]) -> list[ParentOrder]:
-    """Write each parent's new state where nobody wrote it first; the parents written."""
-    saved: list[ParentOrder] = []
-    for p in parents:
+async def update_parents(conn: asyncpg.Connection, parents: Sequence[Pair]) -> list[Pair]:
+    """Write each parent's new state where nobody wrote it first; the (parent, report) pairs written."""
+    saved: list[Pair] = []
+    for pair in parents:
+        p = pair[0]
         o = p.order
         row = await conn.fetchrow(
             _UPDATE, p.meta.client_order_id, o.status.name, o.filled_quantity, o.filled_notional, o.fees,
             o.reason, p.reason_text, p.sequence,
         )  # fmt: skip
         if row is not None:
-            saved.append(p)
+            saved.append(pair)
     return saved
 
 

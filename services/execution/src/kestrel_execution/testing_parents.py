@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import replace
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
@@ -66,14 +65,16 @@ class InMemoryParents:
             kids.sort(key=lambda child: child.index)
         return found
 
-    async def save_parents(self, parents: Sequence[tuple[ParentOrder, ExecutionReport]]) -> list[ParentOrder]:
-        saved: list[ParentOrder] = []
+    async def save_parents(
+        self, parents: Sequence[tuple[ParentOrder, ExecutionReport]]
+    ) -> list[tuple[ParentOrder, ExecutionReport]]:
+        saved: list[tuple[ParentOrder, ExecutionReport]] = []
         for parent, report in parents:
             current = self.parents.get(parent.meta.client_order_id)
             if current is not None and current.sequence == parent.sequence - 1:
-                self.parents[parent.meta.client_order_id] = replace(parent)
+                self.parents[parent.meta.client_order_id] = parent
                 self._add(report)
-                saved.append(parent)
+                saved.append((parent, report))
         return saved
 
     async def market_time_ns(self, symbol: str, timeframe: str) -> int | None:

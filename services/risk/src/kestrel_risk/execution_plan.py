@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Literal
 
-from kestrel_contracts.decimals import to_wire
+from kestrel_contracts.decimals import from_wire, to_wire
 from kestrel_contracts.v1.order_request_pb2 import AlgorithmSpec, ExecutionAlgorithm, OrderRequest
 
 
@@ -22,7 +22,7 @@ class ExecutionPlan:
         """Whether the orders become parents that work over time (later signals do not wait)."""
         return self.name != "immediate"
 
-    def apply(self, order: OrderRequest, quantity: Decimal) -> OrderRequest:
+    def apply(self, order: OrderRequest) -> OrderRequest:
         """The order with this plan's algorithm (unchanged for an immediate one)."""
         if self.name == "twap":
             order.algorithm.CopyFrom(
@@ -33,7 +33,7 @@ class ExecutionPlan:
                 )
             )
         elif self.name == "iceberg":
-            display = (quantity * self.display_fraction).normalize()
+            display = (from_wire(order.quantity) * self.display_fraction).normalize()
             order.algorithm.CopyFrom(
                 AlgorithmSpec(
                     algorithm=ExecutionAlgorithm.EXECUTION_ALGORITHM_ICEBERG,

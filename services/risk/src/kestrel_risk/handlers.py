@@ -83,8 +83,7 @@ class DecisionPublisher:
         self._bus, self._channels, self._plan = bus, channels, plan or ExecutionPlan()
 
     def _signal_order(self, judgement: Judgement) -> OrderRequest:
-        order = to_order(judgement)
-        return self._plan.apply(order, judgement.quantity) if judgement.quantity is not None else order
+        return self._plan.apply(to_order(judgement))
 
     async def publish_audit(self, event: AuditEvent) -> None:
         await self._bus.publish(self._channels.audit, event)
