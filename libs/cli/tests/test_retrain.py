@@ -9,7 +9,8 @@ import pytest
 from typer.testing import CliRunner
 
 from kestrel_cli.main import app
-from kestrel_cli.retrain import Drift, DriftReadError, decide, parse_vector
+from kestrel_cli.retrain import Drift, DriftReadError, RetrainDecision, decide, parse_vector
+from kestrel_platform.control import RUNNING, Effective, State
 
 
 def _answer(values: dict[str, str]) -> bytes:
@@ -43,3 +44,10 @@ def test_an_unreachable_prometheus_fails_with_its_url(monkeypatch: pytest.Monkey
     result = CliRunner().invoke(app, ["retrain"], env={"COLUMNS": "200"})
     assert result.exit_code == 1
     assert "Prometheus unreachable at http://127.0.0.1:9" in result.output
+
+
+def test_a_paused_retraining_does_not_run_even_when_forced_or_drifted() -> None:
+    paused = Effective(State.PAUSED, "retraining is paused: quarter-end freeze")
+    decision = decide([Drift("rsi_14", 0.9)], 0.25, force=True, control=paused)
+    assert decision == RetrainDecision(False, "retraining is paused: quarter-end freeze")
+    assert decide([Drift("rsi_14", 0.9)], 0.25, control=RUNNING).retrain

@@ -27,7 +27,15 @@ from kestrel_contracts.v1.operator_command_pb2 import OperatorCommand
 Field = FieldDescriptorProto
 
 # Messages that only travel inside an event; everything else top-level is an event.
-VALUE_TYPES = {"kestrel.v1.Fill", "kestrel.v1.RiskCheck", "kestrel.v1.KillSwitch", "kestrel.v1.AlgorithmSpec"}
+VALUE_TYPES = {
+    "kestrel.v1.Fill",
+    "kestrel.v1.RiskCheck",
+    "kestrel.v1.KillSwitch",
+    "kestrel.v1.AlgorithmSpec",
+    "kestrel.v1.ProcessControl",
+    "kestrel.v1.InstrumentOverride",
+    "kestrel.v1.Flatten",
+}
 EVENTS = sorted(set(message_types()) - VALUE_TYPES)
 # Messages that carry prices, quantities or money: no binary float anywhere inside them.
 MONEY_BEARING = [

@@ -274,3 +274,35 @@ async def test_batch_of_a_consumer_cancelled_mid_batch_is_redelivered(case: BusC
     batches = await _consume_batches(second, len(sent))
     got = [d.message.ts_event for batch in batches for d in batch]  # type: ignore[attr-defined]
     assert got == [m.ts_event for m in sent]
+
+
+async def test_a_held_consumer_fetches_nothing_then_resumes_where_it_stopped(case: BusCase) -> None:
+    held = True
+
+    async def hold() -> bool:
+        return held
+
+    options = ConsumerOptions(max_attempts=3, retry_backoff_s=0.01, poll_timeout_ms=100, hold=hold)
+    subscription = case.bus.subscribe(case.channel, group=case.group("a"), consumer="c1", options=options)
+    got: list[Delivery] = []
+    all_in = asyncio.Event()
+
+    async def handler(delivery: Delivery) -> None:
+        got.append(delivery)
+        if len(got) == 5:
+            all_in.set()
+
+    stop = asyncio.Event()
+    task = asyncio.create_task(subscription.run(handler, stop))
+    try:
+        sent = [bar("BTCUSDT", seq) for seq in range(5)]
+        for message in sent:
+            await case.bus.publish(case.channel, message)
+        await asyncio.sleep(1.5)  # long enough for the consumer to have joined and fetched, if it would
+        assert got == []
+        held = False
+        await asyncio.wait_for(all_in.wait(), 30)
+        assert [d.message.event_id for d in got] == [m.event_id for m in sent]  # type: ignore[attr-defined]
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 30)

@@ -29,6 +29,8 @@ from kestrel_execution.binance.signing import load_credentials
 from kestrel_execution.testing import order_request
 from kestrel_execution.testing_harness import Harness, until
 from kestrel_messaging import Delivery
+from kestrel_platform.control import ALL, Process, State
+from kestrel_platform.control_store import control_key
 from kestrel_platform.kill_switch import KillSwitch
 from kestrel_testing.fake_binance import FakeBinance, SymbolSpec
 from kestrel_testing.fake_binance_auth import FakeApiKey
@@ -277,7 +279,7 @@ async def test_venue_refusals_are_rejections_with_their_reason_and_filters_are_c
 
 @pytest.fixture
 async def audits(harness: Harness, unique: str) -> AsyncIterator[list[AuditEvent]]:
-    """Every AuditEvent on audit.logs while the test runs; the kill switch released afterwards."""
+    """Every AuditEvent on audit.logs while the test runs; the kill switch and the board cleared after."""
     seen: list[AuditEvent] = []
 
     async def collect(delivery: Delivery) -> None:
@@ -291,7 +293,8 @@ async def audits(harness: Harness, unique: str) -> AsyncIterator[list[AuditEvent
     try:
         yield seen
     finally:
-        await harness.streams.client.delete(KillSwitch(harness.streams.client).key)
+        board = [control_key(name) for name in ("processes", "windows", "overrides", "history")]
+        await harness.streams.client.delete(KillSwitch(harness.streams.client).key, *board)
         stop.set()
         await asyncio.wait_for(task, 30)
 
@@ -310,13 +313,14 @@ async def test_reconciliation_adopts_a_fill_nobody_reported(
     await until(lambda: any(a.action == "reconcile.order_missing_at_venue" for a in seen))
     adopted = next(a for a in seen if a.action == "reconcile.order_missing_at_venue")
     assert (adopted.subject_id, adopted.attributes["explained"]) == ("bn-rec-1", "true")
+    assert (await harness.control.board()).record(Process.RECONCILIATION, ALL).state is State.RUNNING
     assert not await KillSwitch(harness.streams.client).engaged()
 
 
 async def test_an_unexplained_break_halts_trading_with_a_reason(
     harness: Harness, exchange: FakeBinance, audits: list[AuditEvent]
 ) -> None:
-    seen, switch = audits, KillSwitch(harness.streams.client)
+    seen = audits
     on_binance(harness, exchange, reconcile_every_s=2.0)
     await publish(harness, "bn-hold-1")  # a market buy: there is a holding to reconcile
     await until(lambda: final(harness, "bn-hold-1") is not None)
@@ -329,23 +333,36 @@ async def test_an_unexplained_break_halts_trading_with_a_reason(
         assert await db.fetchval("SELECT quantity FROM trading.venue_baselines WHERE asset = 'BTC'") == 10
     finally:
         await db.close()
+    resting = {"order_type": "ORDER_TYPE_LIMIT", "limit_price": "99.00", "quantity": "0.2"}  # locks USDT
+    await publish(harness, "bn-hold-rest", **resting)
+    await until(lambda: exchange.exchange.order_by_client_id("bn-hold-rest") is not None)
     exchange.exchange.account.credit("BTC", Decimal("0.25"))  # BTC from nowhere Kestrel knows
-    await until(lambda: any(a.action == "kill_switch.engaged" for a in seen), timeout_s=30)
-    state = await switch.state()
-    assert state.engaged and state.actor == "reconciliation"
-    assert "BTC: venue holds" in state.reason
+    await until(lambda: any(a.action == "control.halted" for a in seen), timeout_s=30)
+    halted = (await harness.control.board()).record(Process.RECONCILIATION, ALL)
+    assert (halted.state, halted.automated, halted.actor) == (State.HALTED, True, "execution.controller")
+    assert halted.reason.startswith("reconciliation break: BTC: venue holds")
+    assert not await KillSwitch(harness.streams.client).engaged()  # the controller, not the kill switch
     broke = next(a for a in seen if a.action == "reconcile.holding")
     assert (broke.severity, broke.subject_id) == (AUDIT_SEVERITY_CRITICAL, "BTC")
-    # Trading is halted: a new order is refused with the kill switch's reason code.
+    # Execution depends on reconciliation: its ProcessControl command cancelled the resting order at
+    # the venue, and a new order is refused with the controller's reason code and reason.
+    await until(lambda: final(harness, "bn-hold-rest") is not None, timeout_s=30)
+    canceled = final(harness, "bn-hold-rest")
+    assert canceled is not None and canceled.status == Status.ORDER_STATUS_CANCELED
+    assert canceled.reason == ExecutionReason.EXECUTION_REASON_TRADING_HALTED
+    assert exchange.exchange.order_by_client_id("bn-hold-rest").status == "CANCELED"  # type: ignore[union-attr]
     await publish(harness, "bn-hold-2")
     await until(lambda: harness.of("bn-hold-2"))
     assert harness.of("bn-hold-2") == [(1, Status.ORDER_STATUS_REJECTED)]
+    refused = next(r for r in harness.reports if r.client_order_id == "bn-hold-2")
+    assert refused.reason == ExecutionReason.EXECUTION_REASON_TRADING_HALTED
+    assert refused.reason_text.startswith("reconciliation is halted: reconciliation break: BTC: venue holds")
 
 
 async def test_an_open_venue_order_kestrel_never_placed_halts_trading(
     harness: Harness, exchange: FakeBinance, audits: list[AuditEvent]
 ) -> None:
-    seen, switch = audits, KillSwitch(harness.streams.client)
+    seen = audits
     on_binance(harness, exchange, reconcile_every_s=2.0)
     await until(lambda: exchange.user_stream_subscriptions > 0)
     keys = {"api_key": SecretStr("hmac-key"), "api_secret": SecretStr(SECRET)}
@@ -357,5 +374,6 @@ async def test_an_open_venue_order_kestrel_never_placed_halts_trading(
                           "newClientOrderId": "by-hand-1"})  # fmt: skip
     await outsider.close()
     await until(lambda: any(a.action == "reconcile.unknown_venue_order" for a in seen), timeout_s=30)
-    assert (await switch.state()).engaged
-    assert "by-hand-1" in (await switch.state()).reason
+    await until(lambda: any(a.action == "control.halted" for a in seen), timeout_s=30)
+    halted = (await harness.control.board()).record(Process.RECONCILIATION, ALL)
+    assert halted.state is State.HALTED and "by-hand-1" in halted.reason

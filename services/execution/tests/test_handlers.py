@@ -14,13 +14,21 @@ from kestrel_contracts.registry import Channel, channel
 from kestrel_contracts.v1.execution_report_pb2 import ExecutionReason, ExecutionReport, Liquidity
 from kestrel_contracts.v1.execution_report_pb2 import OrderStatus as Status
 from kestrel_contracts.v1.operator_command_pb2 import KillSwitch, OperatorCommand
-from kestrel_execution.handlers import CommandsHandler, ExecutionContext, OrdersHandler
+from kestrel_execution.commands import CommandsHandler
+from kestrel_execution.handlers import ExecutionContext, OrdersHandler
 from kestrel_execution.idempotency import MemoryIdempotency
 from kestrel_execution.outbox import ReportOutbox
 from kestrel_execution.paper_venue import BarsHandler, PaperVenue, to_domain_bar
-from kestrel_execution.testing import FakeKillSwitch, InMemoryExecutionStore, bar, order_request
+from kestrel_execution.testing import (
+    FakeKillSwitch,
+    InMemoryExecutionStore,
+    bar,
+    memory_controller,
+    order_request,
+)
 from kestrel_execution.venue import VenueState
 from kestrel_messaging import Delivery, InMemoryBus, PermanentError
+from kestrel_platform.control_store import InMemoryControl
 from kestrel_platform.tracing import get_tracer
 from kestrel_trading.catalog import InstrumentCatalog
 from kestrel_trading.paper import PaperConfig
@@ -50,11 +58,15 @@ class Rig:
     store: InMemoryExecutionStore = field(default_factory=InMemoryExecutionStore)
     kill_switch: FakeKillSwitch = field(default_factory=FakeKillSwitch)
     idempotency: MemoryIdempotency = field(default_factory=MemoryIdempotency)
+    control: InMemoryControl = field(default_factory=InMemoryControl)
 
     def __post_init__(self) -> None:
         outbox = ReportOutbox(self.store, self.bus, channel(REPORTS))
         venue = PaperVenue(self.config)
-        context = ExecutionContext(self.store, outbox, venue, CATALOG, self.kill_switch, "1m", "USD")
+        controller = memory_controller(self.bus, self.control)
+        context = ExecutionContext(
+            self.store, outbox, venue, CATALOG, self.kill_switch, "1m", "USD", controller
+        )
         self.orders = OrdersHandler(context, self.idempotency)
         self.bars = BarsHandler(context, venue)
         self.commands = CommandsHandler(context)

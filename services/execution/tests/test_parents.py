@@ -18,9 +18,11 @@ from kestrel_execution.testing import (
     FakeKillSwitch,
     InMemoryExecutionStore,
     bar,
+    memory_controller,
     order_request,
 )
 from kestrel_messaging import Delivery, InMemoryBus
+from kestrel_platform.control_store import InMemoryControl
 from kestrel_trading.catalog import InstrumentCatalog
 from kestrel_trading.paper import PaperConfig
 
@@ -34,9 +36,11 @@ class Rig:
         self.bus, self.store, self.kill_switch = InMemoryBus(), InMemoryExecutionStore(), FakeKillSwitch()
         outbox = ReportOutbox(self.store, self.bus, channel("execution.reports"))
         venue = PaperVenue(PaperConfig(slippage_bps=Decimal(0)))
+        self.control = InMemoryControl()
         ctx = ExecutionContext(
-            self.store, outbox, venue, InstrumentCatalog.builtin(), self.kill_switch, "1m", "USD"
-        )
+            self.store, outbox, venue, InstrumentCatalog.builtin(), self.kill_switch, "1m", "USD",
+            memory_controller(self.bus, self.control),
+        )  # fmt: skip
         self.orders, self.bars, self.runner = (
             OrdersHandler(ctx, MemoryIdempotency()),
             BarsHandler(ctx, venue),

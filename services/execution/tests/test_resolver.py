@@ -15,7 +15,7 @@ from kestrel_execution.outbox import ReportOutbox
 from kestrel_execution.paper_venue import PaperVenue
 from kestrel_execution.reports import OrderMeta
 from kestrel_execution.resolver import resolve_unanswered
-from kestrel_execution.testing import FakeKillSwitch, InMemoryExecutionStore, order_request
+from kestrel_execution.testing import FakeKillSwitch, InMemoryExecutionStore, memory_controller, order_request
 from kestrel_execution.venue import (
     Acked,
     OutcomeUnknownError,
@@ -66,7 +66,10 @@ class ScriptedVenue(PaperVenue):
 def rig(venue: ScriptedVenue) -> tuple[InMemoryExecutionStore, InMemoryBus, ExecutionContext, OrdersHandler]:
     store, bus = InMemoryExecutionStore(), InMemoryBus()
     outbox = ReportOutbox(store, bus, channel("execution.reports"))
-    ctx = ExecutionContext(store, outbox, venue, InstrumentCatalog.builtin(), FakeKillSwitch(), "1m", "USD")
+    controller = memory_controller(bus)
+    ctx = ExecutionContext(
+        store, outbox, venue, InstrumentCatalog.builtin(), FakeKillSwitch(), "1m", "USD", controller
+    )
     return store, bus, ctx, OrdersHandler(ctx, MemoryIdempotency())
 
 

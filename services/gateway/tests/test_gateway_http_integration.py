@@ -91,7 +91,8 @@ async def test_health_ready_metrics_and_openapi_share_the_port(
         assert body["checks"] == {"kafka": "ok", "redis": "ok", "postgres": "ok"}
     async with http.get(f"{gateway.url}/openapi.json") as response:
         paths = (await _json(response))["paths"]
-        assert {"/api/orders", "/api/portfolio/{account}", "/api/risk/kill-switch"} <= set(paths)
+        expected = {"/api/orders", "/api/portfolio/{account}", "/api/risk/kill-switch", "/api/control"}
+        assert expected <= set(paths)
     async with http.get(f"{gateway.url}/docs") as response:
         assert response.status == 200 and "swagger" in (await response.text()).lower()
     async with http.get(

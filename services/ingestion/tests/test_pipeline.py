@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from pathlib import Path
 
@@ -17,6 +18,9 @@ from kestrel_ingestion.sources.files import FileSource
 from kestrel_ingestion.sources.synthetic import SyntheticSource
 from kestrel_messaging import ConsumerOptions, InMemoryBus
 from kestrel_messaging.kafka import KafkaBus
+from kestrel_platform.control import ALL, Action, Process
+from kestrel_platform.control_gate import ProcessGate
+from kestrel_platform.control_store import InMemoryControl
 from kestrel_store.bars import fetch_bars
 from kestrel_store.migrate import apply_migrations
 from kestrel_store.pool import create_pool
@@ -127,3 +131,17 @@ async def test_replay_lands_in_postgres_and_on_kafka_with_audit(
     finally:
         await bus.close()
         await pool.close()
+
+
+async def test_a_paused_ingestion_holds_its_bars_until_resumed_and_loses_none() -> None:
+    bus, store, control = InMemoryBus(), InMemoryBarStore(), InMemoryControl()
+    await control.apply(Process.INGESTION, ALL, Action.PAUSE, actor="ops", reason="exchange maintenance")
+    gate = ProcessGate(control, Process.INGESTION, refresh_s=0.01)
+    run = asyncio.create_task(
+        IngestionPipeline(bus, store, batch_size=4, gate=gate).run(SyntheticSource(2, 10, seed=1))
+    )
+    await asyncio.sleep(0.2)
+    assert bus.records(channel("market.bars")) == [] and not run.done()
+    await control.apply(Process.INGESTION, ALL, Action.RESUME, actor="ops", reason="back")
+    result = await asyncio.wait_for(run, 10)
+    assert result.published == 20 and len(bus.records(channel("market.bars"))) == 20

@@ -22,10 +22,13 @@ from prometheus_client import REGISTRY
 from kestrel_contracts.events import ns_to_datetime
 from kestrel_contracts.registry import NAMESPACE_ENV, channel
 from kestrel_contracts.v1.audit_event_pb2 import AuditEvent
+from kestrel_contracts.v1.operator_command_pb2 import Flatten, OperatorCommand
 from kestrel_contracts.v1.order_request_pb2 import ORDER_ORIGIN_SIGNAL, OrderRequest
 from kestrel_contracts.v1.risk_decision_pb2 import RiskDecision, RiskReason
 from kestrel_messaging import Delivery, connect
 from kestrel_messaging.router import TransportRouter
+from kestrel_platform.control import Action, Process
+from kestrel_platform.control_store import RedisControl, control_key
 from kestrel_platform.kill_switch import KillSwitch
 from kestrel_risk.service import serve
 from kestrel_risk.settings import RiskSettings
@@ -99,7 +102,8 @@ async def rig(
         risk_fill_wait_s=1.0,  # the real wait, shorter: some tests leave an order unanswered
     )
     bus = connect(kafka_bootstrap, redis_url)
-    for name in ("trading.signals", "execution.reports", "risk.decisions", "audit.logs", "execution.orders"):
+    names = ("trading.signals", "execution.reports", "risk.decisions", "audit.logs", "execution.orders")
+    for name in (*names, "ops.commands"):
         await bus.ensure_channel(channel(name))
     pool = await create_pool(fresh_database_url, max_size=2)
     client = aioredis.from_url(redis_url)
@@ -290,3 +294,43 @@ async def test_side_by_side_accounts_each_trade_only_their_strategy_s_signals(ri
     finally:
         for stop in stops:
             stop.set()
+
+
+async def test_the_controller_pauses_the_account_and_a_flatten_still_closes_it(rig: Rig) -> None:
+    control = RedisControl(rig.redis)
+    service_stop = await rig.start_service()
+    try:
+        signals = channel("trading.signals")
+        await rig.bus.publish(signals, make_signal(price="100", ts_event=T0))
+        await until(lambda: len(rig.got(OrderRequest)) == 1, "the first order")
+        [order] = rig.got(OrderRequest)
+        assert isinstance(order, OrderRequest)
+        await rig.bus.publish(
+            channel("execution.reports"), fill_report(quantity="100", fill_id=f"{order.client_order_id}:1")
+        )
+        await control.apply(Process.RISK, "paper", Action.PAUSE, actor="ops", reason="maintenance")
+        await rig.bus.publish(signals, make_signal(price="100", ts_event=T0 + 86_400 * 10**9))
+        await until(lambda: len(rig.got(RiskDecision)) == 2, "the paused decision")
+        paused = rig.got(RiskDecision)[1]
+        assert isinstance(paused, RiskDecision)
+        assert RiskReason.Name(paused.reason) == "RISK_REASON_TRADING_PAUSED"
+        assert paused.reason_text == "risk for paper is paused: maintenance"
+
+        flatten = OperatorCommand(
+            event_id=str(uuid.uuid4()), ts_event=T0 + 86_400 * 10**9, actor="ops", reason="close it all",
+            flatten=Flatten(account="paper"),
+        )  # fmt: skip
+        await rig.bus.publish(channel("ops.commands"), flatten)
+        await until(lambda: len(rig.got(OrderRequest)) == 2, "the flatten order")
+        closing = rig.got(OrderRequest)[1]
+        assert isinstance(closing, OrderRequest)
+        assert (closing.side, closing.quantity, closing.requested_by) == (2, "100", "ops")
+        stored = await rig.pool.fetchval(
+            "SELECT outcome FROM trading.risk_decisions WHERE client_order_id = $1", closing.client_order_id
+        )
+        assert stored == "APPROVED"
+    finally:
+        service_stop.set()
+        keys = await rig.redis.keys(control_key("*"))
+        if keys:
+            await rig.redis.delete(*keys)

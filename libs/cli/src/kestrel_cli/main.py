@@ -223,9 +223,10 @@ def retrain(
     after `--`, whose challenger is promoted only past the gate."""
     from typer.main import get_command  # noqa: PLC0415
 
-    from kestrel_cli.retrain import DriftReadError, decide, read_drift  # noqa: PLC0415
+    from kestrel_cli.retrain import DriftReadError, decide, read_drift, retraining_state  # noqa: PLC0415
 
     settings = CliSettings.load()
+    control = asyncio.run(retraining_state(settings.redis_url))
     try:
         readings = read_drift(settings.prometheus_url)
     except DriftReadError as exc:
@@ -233,7 +234,7 @@ def retrain(
             typer.echo(f"kestrel retrain: {exc}", err=True)
             raise typer.Exit(1) from exc
         readings = []
-    decision = decide(readings, psi_threshold, force=force)
+    decision = decide(readings, psi_threshold, force=force, control=control)
     typer.echo(
         f"kestrel retrain: {'retraining' if decision.retrain else 'not retraining'}: {decision.reason}"
     )

@@ -14,6 +14,10 @@ import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 
+from kestrel_platform.control import RUNNING, Effective, Process
+from kestrel_platform.control_gate import ProcessGate
+from kestrel_platform.control_store import RedisControl
+
 PSI_QUERY = "max by (feature) (feature_drift_psi)"
 # A common reading of PSI: < 0.1 stable, 0.1-0.25 moderate shift, > 0.25 a significant shift.
 DEFAULT_THRESHOLD = 0.25
@@ -59,7 +63,13 @@ class RetrainDecision:
     reason: str
 
 
-def decide(readings: list[Drift], threshold: float, *, force: bool = False) -> RetrainDecision:
+def decide(
+    readings: list[Drift], threshold: float, *, force: bool = False, control: Effective = RUNNING
+) -> RetrainDecision:
+    """`control` is retraining's state on the production controller: paused, stopped or halted, it
+    wins over drift and --force alike (an operator resumes it with POST /api/control/processes/...)."""
+    if not control.running:
+        return RetrainDecision(False, control.reason)
     past = [d for d in readings if d.psi > threshold]
     if past:
         listed = ", ".join(f"{d.feature} {d.psi:.3f}" for d in past[:5])
@@ -72,3 +82,12 @@ def decide(readings: list[Drift], threshold: float, *, force: bool = False) -> R
     return RetrainDecision(
         False, f"no drift: the largest PSI is {top.feature} {top.psi:.3f} <= {threshold:g}"
     )
+
+
+async def retraining_state(redis_url: str) -> Effective:
+    """Retraining's effective state now; RUNNING when the board cannot be read (said on stderr)."""
+    control = RedisControl.from_url(redis_url)
+    try:
+        return await ProcessGate(control, Process.RETRAINING).effective()
+    finally:
+        await control.aclose()

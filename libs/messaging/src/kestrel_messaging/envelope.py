@@ -57,6 +57,9 @@ class ConsumerOptions:
     reclaim_idle_ms: int = 30_000
     start_from_beginning: bool = True
     extra: Mapping[str, object] = field(default_factory=dict)
+    # Asked before every fetch: while it answers True nothing is fetched (a paused process keeps its
+    # place in the group; the backlog waits). None: never held.
+    hold: Callable[[], Awaitable[bool]] | None = None
 
     def __post_init__(self) -> None:
         if self.max_attempts < 1:

@@ -114,6 +114,13 @@ class KafkaSubscription(SubscriptionBase):
         try:
             await consumer.start()
             while not stop.is_set():
+                if self._options.hold is not None and await self._options.hold():
+                    # Paused partitions fetch nothing, yet the member keeps polling: it stays in its
+                    # group (no rebalance however long the pause) and resumes at its position. What
+                    # a partition assigned meanwhile returns is handled as usual, never dropped.
+                    consumer.pause(*consumer.assignment())
+                elif consumer.paused():
+                    consumer.resume(*consumer.paused())
                 fetched = await consumer.getmany(
                     timeout_ms=self._options.poll_timeout_ms, max_records=self._options.batch_size
                 )

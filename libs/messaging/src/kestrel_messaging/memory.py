@@ -96,6 +96,8 @@ class _MemorySubscription(SubscriptionBase):
     async def _consume(self, process: Process, stop: asyncio.Event, limit: int) -> None:
         group = self._bus._group(self._channel, self._group, self._options.start_from_beginning)
         while not stop.is_set():
+            if await self._held(stop):
+                continue
             indices = self._claim(group, limit)
             if not indices:
                 async with self._bus._arrived:

@@ -174,6 +174,8 @@ class RedisStreamSubscription(SubscriptionBase):
     async def _consume(self, process: Process, stop: asyncio.Event, limit: int) -> None:
         await self._ensure_group()
         while not stop.is_set():
+            if await self._held(stop):
+                continue
             entries = await self._next_batch()
             handled: list[bytes] = []
             try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import abc
 import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable, Sequence
 
 from kestrel_contracts.registry import Channel
@@ -41,6 +42,15 @@ class SubscriptionBase(abc.ABC):
             )  # fmt: skip
 
         await self._consume(batch, stop, self._options.batch_size)
+
+    async def _held(self, stop: asyncio.Event) -> bool:
+        """True when the consumer must not fetch now (it has waited one poll interval, or `stop`)."""
+        hold = self._options.hold
+        if hold is None or not await hold():
+            return False
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), self._options.poll_timeout_ms / 1000)
+        return True
 
     @abc.abstractmethod
     async def _consume(self, process: Process, stop: asyncio.Event, limit: int) -> None:

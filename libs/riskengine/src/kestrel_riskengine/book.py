@@ -18,6 +18,7 @@ positions' P&L at the marks (what ``kestrel_trading.risk.evaluate`` adds to it).
 
 from __future__ import annotations
 
+import bisect
 from collections import deque
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -55,8 +56,9 @@ class RiskBook:
     marks: dict[str, Decimal] = field(default_factory=dict)
     equity_peak: Decimal = field(init=False)
     realized_by_day: dict[int, Decimal] = field(default_factory=dict)
-    # Market times of approved orders; only the last minute (of market time) matters.
-    order_times: deque[int] = field(default_factory=deque)
+    # Market times of approved orders, sorted; only the last minute (of market time) matters. Sorted,
+    # the rate limit counts by bisection: a burst of thousands of orders a minute stays O(log n) each.
+    order_times: list[int] = field(default_factory=list)
     working: WorkingOrders = field(default_factory=WorkingOrders)
     # (market ts, mark) of each symbol's latest signal marks, oldest first.
     mark_history: dict[str, deque[tuple[int, Decimal]]] = field(default_factory=dict)
@@ -144,9 +146,15 @@ class RiskBook:
         self.equity_peak = max(self.equity_peak, self.equity())
 
     def record_order(self, ts_ns: int) -> None:
-        self.order_times.append(ts_ns)
-        while self.order_times and self.order_times[0] <= max(self.order_times) - _MINUTE_NS:
-            self.order_times.popleft()
+        bisect.insort(self.order_times, ts_ns)
+        expired = bisect.bisect_right(self.order_times, self.order_times[-1] - _MINUTE_NS)
+        if expired:
+            del self.order_times[:expired]
+
+    def recent_orders(self, now_ns: int) -> int:
+        """Approved orders with market time in (now - 1 minute, now]."""
+        times = self.order_times
+        return bisect.bisect_right(times, now_ns) - bisect.bisect_right(times, now_ns - _MINUTE_NS)
 
     def state(self, now_ns: int, kill_switch: bool) -> RiskState:
         return RiskState(
@@ -156,7 +164,7 @@ class RiskBook:
             equity_peak=self.equity_peak,
             realized_pnl_today=self.realized_by_day.get(utc_day(now_ns), Decimal(0)),
             unrealized_pnl=self.portfolio.unrealized_pnl(self.marks),
-            recent_order_ts_ns=tuple(self.order_times),
+            recent_orders=self.recent_orders(now_ns),
             kill_switch=kill_switch,
         )
 
@@ -181,6 +189,6 @@ class RiskBook:
     def restore(self, saved: _Snapshot) -> None:
         self.portfolio, self.equity_peak = saved.portfolio, saved.equity_peak
         self.marks, self.realized_by_day = dict(saved.marks), dict(saved.realized_by_day)
-        self.order_times = deque(saved.order_times)
+        self.order_times = list(saved.order_times)
         self.working = saved.working.copy()
         self.mark_history = {s: deque(h, maxlen=_MARKS_KEPT) for s, h in saved.mark_history.items()}

@@ -29,6 +29,7 @@ from kestrel_contracts.v1.signal_pb2 import (
     Signal,
 )
 from kestrel_riskengine.book import RiskBook
+from kestrel_riskengine.gate import OPEN, RESTRICTED, Gate, Restriction, restricted
 from kestrel_riskengine.judgement import Judgement, signal_client_order_id
 from kestrel_riskengine.sizing import SizingError, SizingPolicy, order_for_signal
 from kestrel_riskengine.working import WorkingOrder
@@ -99,7 +100,9 @@ class RiskEngine:
             return  # a HOLD with a bad price changes nothing; there is no order to reject
         self.book.mark(symbol, price, ts_event if ts_event > 0 else None)
 
-    def decide_signal(self, signal: Signal, *, kill_switch: bool, now_ns: int) -> Judgement:
+    def decide_signal(
+        self, signal: Signal, *, kill_switch: bool, now_ns: int, gate: Gate = OPEN
+    ) -> Judgement:
         """A BUY or SELL signal (HOLD never reaches here) -> approved order or rejection."""
         coid = signal_client_order_id(self.account, signal.event_id)
         base = Judgement(
@@ -127,7 +130,7 @@ class RiskEngine:
             return _rejected(base, INVALID, "valid_request", str(exc))
         except LookupError as exc:
             return _rejected(base, UNKNOWN_SYMBOL, "known_symbol", str(exc))
-        return self._judge(base, order, kill_switch)
+        return self._judge(base, order, kill_switch, gate)
 
     def _size_signal(self, signal: Signal) -> _Order:
         if signal.action == SIGNAL_ACTION_EXIT:
@@ -179,18 +182,18 @@ class RiskEngine:
     def _size_exit(self, signal: Signal) -> _Order:
         """EXIT closes what the symbol will hold once working orders fill: a long is sold, a short bought."""
         price, instrument = self._validated(signal)
-        projected = self.book.projected_position(signal.symbol)
-        if projected < 0:
-            return _Order(Side.BUY, instrument.round_qty(-projected), price, instrument)
-        return _Order(
-            Side.SELL,
-            instrument.round_qty(max(self.book.sellable(signal.symbol), Decimal(0))),
-            price,
-            instrument,
-        )
+        side, quantity = self.closing_quantity(signal.symbol)
+        return _Order(side, quantity, price, instrument)
 
     def decide_manual(
-        self, order: OrderRequest, *, actor: str, causation: str, kill_switch: bool, now_ns: int
+        self,
+        order: OrderRequest,
+        *,
+        actor: str,
+        causation: str,
+        kill_switch: bool,
+        now_ns: int,
+        gate: Gate = OPEN,
     ) -> Judgement:
         """A gateway's manual order (quantity given, no sizing) -> approved or rejected."""
         side = _MANUAL_SIDES.get(order.side)
@@ -218,7 +221,7 @@ class RiskEngine:
             return _rejected(base, INVALID, "valid_request", str(exc))
         except LookupError as exc:
             return _rejected(base, UNKNOWN_SYMBOL, "known_symbol", str(exc))
-        return self._judge(base, parsed, kill_switch)
+        return self._judge(base, parsed, kill_switch, gate)
 
     def _parse_manual(self, order: OrderRequest, side: Side | None) -> _Order:
         if not order.client_order_id or not order.symbol:
@@ -258,13 +261,41 @@ class RiskEngine:
             raise InvalidRequestError(f"reference price {price} is below the tick {instrument.tick_size}")
         return rounded
 
-    def _judge(self, base: Judgement, order: _Order, kill_switch: bool) -> Judgement:
+    def closing_quantity(self, symbol: str) -> tuple[Side, Decimal]:
+        """What closes the symbol's position once working orders fill (EXIT and flatten both)."""
+        instrument = self._instrument(symbol)
+        projected = self.book.projected_position(symbol)
+        if projected < 0:
+            return Side.BUY, instrument.round_qty(-projected)
+        return Side.SELL, instrument.round_qty(max(self.book.sellable(symbol), Decimal(0)))
+
+    def drawdown_breach(self) -> str | None:
+        """The breaker's text when equity has fallen from its peak by the limit or more, else None."""
+        equity, peak = self.book.equity(), self.book.equity_peak
+        if peak <= 0 or (drawdown := (peak - equity) / peak) < self._limits.max_drawdown:
+            return None
+        return (
+            f"drawdown circuit breaker: equity {equity:.2f} is {drawdown:.2%} below its peak "
+            f"{peak:.2f} (limit {self._limits.max_drawdown:.2%})"
+        )
+
+    def _judge(self, base: Judgement, order: _Order, kill_switch: bool, gate: Gate = OPEN) -> Judgement:
+        sized = replace(base, side=order.side, quantity=order.quantity, reference_price=order.price)
+        if gate.blocked is not None:
+            return _rejected(sized, gate.blocked, "trading_control", gate.text)
+        gate_checks: list[RiskCheck] = []
+        if gate.restriction is not Restriction.NONE:
+            position = self.book.projected_position(base.symbol)
+            allowed, check = restricted(gate.restriction, order.side, order.quantity, position)
+            if not check.passed:
+                return replace(sized, reason=RESTRICTED, reason_text=check.detail, checks=(check,))
+            order, gate_checks = replace(order, quantity=order.instrument.round_qty(allowed)), [check]
         intent = OrderIntent(base.symbol, order.side, order.quantity, order.price)
         verdict = evaluate(
             intent, self.book.state(base.ts_event, kill_switch), self._limits, base.ts_event, order.instrument
         )
         reasons: list[str] = [r.value for r in verdict.reasons]
-        checks = list(verdict.checks)
+        checks = [*gate_checks, *verdict.checks]
         if not self._allow_short:
             funds = self._funds_check(order, base.symbol)
             checks.append(funds)

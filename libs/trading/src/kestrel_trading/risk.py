@@ -67,6 +67,9 @@ class RiskState:
     unrealized_pnl: Decimal = Decimal(0)
     recent_order_ts_ns: Sequence[int] = ()
     kill_switch: bool = False
+    # Orders in the minute up to the decision, when the caller counted them (a book keeps its times
+    # sorted and counts by bisection); None: counted here from recent_order_ts_ns.
+    recent_orders: int | None = None
 
     def gross_exposure(self, overrides: Mapping[str, Decimal] | None = None) -> Decimal:
         """Σ |position| x mark over symbols; ``overrides`` replaces marks (e.g. the order's price)."""
@@ -188,7 +191,9 @@ def evaluate(
         ),
     )
 
-    recent = sum(1 for ts in state.recent_order_ts_ns if now_ns - _MINUTE_NS < ts <= now_ns)
+    recent = state.recent_orders
+    if recent is None:
+        recent = sum(1 for ts in state.recent_order_ts_ns if now_ns - _MINUTE_NS < ts <= now_ns)
     add(
         RiskReason.ORDER_RATE_LIMIT,
         _check(

@@ -25,6 +25,7 @@ from enum import StrEnum
 from kestrel_contracts.decimals import from_wire, to_wire_optional
 from kestrel_contracts.v1.execution_report_pb2 import ExecutionReport
 from kestrel_contracts.v1.order_request_pb2 import AlgorithmSpec, ExecutionAlgorithm
+from kestrel_execution.intake import KILL_SWITCH, TRADING_HALTED
 from kestrel_execution.reports import OrderMeta, order_report
 from kestrel_trading.domain import Side
 from kestrel_trading.instruments import Instrument
@@ -32,7 +33,8 @@ from kestrel_trading.orders import Order, OrderStatus
 
 MAX_SLICES = 1000
 MAX_CHILDREN = 1000  # an iceberg whose children keep ending unfilled stops here
-_STOPPED = frozenset({"EXECUTION_REASON_KILL_SWITCH", "EXECUTION_REASON_CANCELED_BY_OPERATOR"})
+# A child canceled for one of these stopped its parent: no more children, the parent ends CANCELED.
+_STOPPED = frozenset({KILL_SWITCH, "EXECUTION_REASON_CANCELED_BY_OPERATOR", TRADING_HALTED})
 _BPS = Decimal(10_000)
 
 
@@ -181,10 +183,12 @@ def _plan_iceberg(
 
 
 def settle(
-    parent: ParentOrder, children: Sequence[Child], now_ns: int, *, halted: bool, planned: bool
-) -> ParentOrder | None:
+    parent: ParentOrder, children: Sequence[Child], now_ns: int, *, halted: bool, planned: bool,
+    stop_reason: str = KILL_SWITCH,
+) -> ParentOrder | None:  # fmt: skip
     """The parent after its children (and the clock): None when nothing a report shows changed.
-    `planned`: children were planned this round (the parent is not done while it still sends)."""
+    `planned`: children were planned this round (the parent is not done while it still sends).
+    `halted`: trading stopped (`stop_reason` why): the parent ends once nothing of it works."""
     if parent.order.status.is_terminal:
         return None
     filled = sum((c.filled_quantity for c in children), Decimal(0))
@@ -199,20 +203,21 @@ def settle(
     if filled >= order.quantity:
         order = replace(order, status=OrderStatus.FILLED)
     elif not planned and all(c.status.is_terminal for c in children):
-        order, text = _ended(parent, order, children, now_ns, halted)
+        order, text = _ended(parent, order, children, now_ns, stop_reason if halted else "")
     if order == parent.order:
         return None
     return replace(parent, order=order, sequence=parent.sequence + 1, reason_text=text)
 
 
 def _ended(
-    parent: ParentOrder, order: Order, children: Sequence[Child], now_ns: int, halted: bool
+    parent: ParentOrder, order: Order, children: Sequence[Child], now_ns: int, halted: str
 ) -> tuple[Order, str]:
-    """The final state of a parent with nothing working and nothing left to send, if it is final."""
+    """The final state of a parent with nothing working and nothing left to send, if it is final
+    (`halted`: the reason trading stopped, or "")."""
     left = order.quantity - order.filled_quantity
     stopped = next((c.reason for c in children if c.reason in _STOPPED), "")
     if halted or stopped:
-        reason = stopped or "EXECUTION_REASON_KILL_SWITCH"
+        reason = stopped or halted
         return replace(order, status=OrderStatus.CANCELED, reason=reason), f"stopped with {left} unfilled"
     if order.expire_at_ns is not None and now_ns >= order.expire_at_ns:
         text = f"expired with {left} unfilled"

@@ -1,4 +1,5 @@
-"""execution.orders entries and operator commands -> stored order changes -> execution.reports.
+"""execution.orders entries -> stored order changes -> execution.reports (operator commands:
+`kestrel_execution.commands`).
 
 Order of effects: (1) one PostgreSQL transaction stores the change and the outbox row of its
 report, (2) the report is published inside the consumer span (the trace of the order continues to
@@ -16,11 +17,11 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from kestrel_contracts.events import now_ns
-from kestrel_contracts.v1.operator_command_pb2 import OperatorCommand
 from kestrel_contracts.v1.order_request_pb2 import OrderRequest
 from kestrel_execution.algorithms import AlgoSpec, parse_spec
+from kestrel_execution.controller import Controller, Gate
 from kestrel_execution.idempotency import IdempotencyGuard
-from kestrel_execution.intake import KILL_SWITCH, MALFORMED, Accepted, intake
+from kestrel_execution.intake import MALFORMED, Accepted, intake
 from kestrel_execution.metrics import EXECUTION_LATENCY_MS, FILLS, ORDERS_PROCESSED
 from kestrel_execution.outbox import ReportOutbox
 from kestrel_execution.parents import take_in_parents
@@ -43,10 +44,6 @@ from kestrel_trading.paper import WorkingOrder
 _log = get_logger("kestrel.execution.handler")
 
 
-class CancelIncompleteError(Exception):
-    """Some cancels did not reach the venue: retried like any failing handler (then dead-lettered)."""
-
-
 class KillSwitchReader(Protocol):
     async def engaged(self) -> bool: ...
 
@@ -62,6 +59,7 @@ class ExecutionContext:
     kill_switch: KillSwitchReader
     default_timeframe: str
     default_fee_asset: str
+    controller: Controller  # the production controller's board, and the halts execution makes
     # At most this many venue requests in flight at once (a live venue limits order rates).
     submit_slots: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(16))
     # Set when a parent order may have work: a new parent, a child that moved.
@@ -69,6 +67,11 @@ class ExecutionContext:
 
     def fee_asset(self, symbol: str) -> str:
         return fee_asset_of(symbol, self.default_fee_asset)
+
+    async def gate(self) -> Gate:
+        """The kill switch and the controller's board, read together once for a batch of work."""
+        engaged, board = await asyncio.gather(self.kill_switch.engaged(), self.controller.board())
+        return Gate(engaged, board)
 
     def rejected(
         self, request: OrderRequest, reason: str, text: str, *, parent_client_order_id: str = ""
@@ -82,10 +85,12 @@ class ExecutionContext:
         )
 
     def new_order(
-        self, request: OrderRequest, engaged: bool, *, parent_client_order_id: str = ""
+        self, request: OrderRequest, gate: Gate, *, parent_client_order_id: str = "", at_ns: int | None = None
     ) -> NewOrder:
-        """The request as an accepted order to store (and send), or its rejection."""
-        outcome = intake(request, self.catalog, kill_switch_engaged=engaged)
+        """The request as an accepted order to store (and send), or its rejection. The controller
+        judges it at the request's market time, or `at_ns` (a child: when its parent planned it)."""
+        trading = gate.trading(request.account, request.ts_event if at_ns is None else at_ns)
+        outcome = intake(request, self.catalog, kill_switch_engaged=gate.kill_switch, trading=trading)
         if not isinstance(outcome, Accepted):
             return self.rejected(
                 request, outcome.reason, outcome.text, parent_client_order_id=parent_client_order_id
@@ -173,13 +178,18 @@ class ExecutionContext:
         order, meta = stored.working.order, stored.meta
         async with self.submit_slots:
             try:
-                return await self.venue.submit(order, meta)
+                events = await self.venue.submit(order, meta)
             except OutcomeUnknownError as exc:
                 await self.store.set_venue_state(meta.client_order_id, VenueState.UNKNOWN)
                 _log.warning("venue.submit_unknown", client_order_id=meta.client_order_id, error=str(exc))
+                await self.controller.venue_failed(exc)
             except VenueUnavailableError as exc:
                 _log.warning("venue.submit_refused", client_order_id=meta.client_order_id, error=str(exc),
                              retry_after_s=exc.retry_after_s)  # fmt: skip
+                await self.controller.venue_failed(exc)
+            else:
+                self.controller.venue_answered()  # a rejection is an answer too: the venue works
+                return events
         return ()
 
 
@@ -207,11 +217,11 @@ class OrdersHandler:
         maybe_seen = [r.client_order_id for r, new in zip(requests, first, strict=True) if not new]
         seen = await ctx.store.existing(maybe_seen) if maybe_seen else set()
         fresh = [r for r in requests if r.client_order_id not in seen]
-        engaged = await ctx.kill_switch.engaged()
+        gate = await ctx.gate()  # once per batch: every order of it is judged by the same board
         orders: list[NewOrder] = []
         parents: list[tuple[AcceptedOrder, AlgoSpec]] = []
         for request in fresh:
-            order, spec = ctx.new_order(request, engaged), None
+            order, spec = ctx.new_order(request, gate), None
             try:
                 spec = parse_spec(request.algorithm)
             except ValueError as exc:
@@ -268,44 +278,3 @@ def _to_send(order: NewOrder, changes: Sequence[OrderChange]) -> StoredOrder:
             order.meta.client_order_id, last.meta, last.working, last.sequence, VenueState.PENDING
         )
     return StoredOrder(order.meta.client_order_id, order.meta, order.working, 1, VenueState.PENDING)
-
-
-class CommandsHandler:
-    """ops.commands: an engaged kill switch cancels every working order at once.
-
-    The command is only the prompt: the switch's state in Redis is the truth (the gateway sets it
-    before publishing), so a stale "engage" replayed after a release cancels nothing. Missing a
-    command is harmless too: the paper venue checks the same state before filling anything, and
-    intake refuses new orders while it is engaged.
-    """
-
-    def __init__(self, context: ExecutionContext) -> None:
-        self._ctx = context
-
-    async def __call__(self, delivery: Delivery) -> None:
-        command = delivery.message
-        if not isinstance(command, OperatorCommand):
-            raise PermanentError(f"expected an OperatorCommand, got {type(command).__name__}")
-        if command.WhichOneof("command") != "kill_switch" or not command.kill_switch.engaged:
-            return
-        ctx = self._ctx
-        if not await ctx.kill_switch.engaged():
-            _log.info("kill_switch.command_stale", actor=command.actor, event_id=command.event_id)
-            return
-        ts_event = command.ts_event or now_ns()
-        canceled, failed = 0, 0
-        for stored in await ctx.store.open_orders(ctx.venue.name, ctx.fee_asset):
-            order, meta = stored.working.order, stored.meta
-            try:
-                events = await ctx.venue.cancel(order, meta, KILL_SWITCH)
-            except (OutcomeUnknownError, VenueUnavailableError) as exc:
-                failed += 1
-                _log.warning(
-                    "kill_switch.cancel_failed", client_order_id=meta.client_order_id, error=str(exc)
-                )
-                continue
-            change = await ctx.apply(meta.client_order_id, events, report_ts_ns=ts_event)
-            canceled += change is not None and change.report is not None
-        _log.warning("kill_switch.canceled_working_orders", count=canceled, actor=command.actor)
-        if failed:  # the command is redelivered: what is still working gets another cancel
-            raise CancelIncompleteError(f"kill switch: {failed} cancel(s) did not reach the venue")

@@ -17,6 +17,7 @@ from kestrel_contracts.v1.common_pb2 import Side as SidePb
 from kestrel_contracts.v1.order_request_pb2 import OrderRequest
 from kestrel_contracts.v1.order_request_pb2 import OrderType as OrderTypePb
 from kestrel_contracts.v1.order_request_pb2 import TimeInForce as TimeInForcePb
+from kestrel_platform.control import RUNNING, Effective
 from kestrel_trading.catalog import InstrumentCatalog
 from kestrel_trading.domain import Side
 from kestrel_trading.instruments import FilterCode, FilterViolation
@@ -28,6 +29,7 @@ INVALID_QUANTITY = "EXECUTION_REASON_INVALID_QUANTITY"
 INVALID_PRICE = "EXECUTION_REASON_INVALID_PRICE"
 MIN_NOTIONAL = "EXECUTION_REASON_MIN_NOTIONAL"
 KILL_SWITCH = "EXECUTION_REASON_KILL_SWITCH"
+TRADING_HALTED = "EXECUTION_REASON_TRADING_HALTED"  # the production controller: execution not running
 
 _FILTER_REASONS = {
     FilterCode.PRICE_FILTER: INVALID_PRICE,
@@ -109,9 +111,14 @@ def _filter_violations(
 
 
 def intake(
-    request: OrderRequest, catalog: InstrumentCatalog, *, kill_switch_engaged: bool
+    request: OrderRequest,
+    catalog: InstrumentCatalog,
+    *,
+    kill_switch_engaged: bool,
+    trading: Effective = RUNNING,
 ) -> Accepted | Rejected:
-    """Accept the request as a NEW order, or say why it is rejected (first reason found)."""
+    """Accept the request as a NEW order, or say why it is rejected (first reason found). `trading`:
+    what the production controller says of execution for the request's account at its market time."""
     try:
         if not is_event_id(request.event_id):
             raise _MalformedError(f"event_id {request.event_id!r} is not a UUID")
@@ -127,4 +134,6 @@ def intake(
         return Rejected(_FILTER_REASONS[violations[0].code], "; ".join(v.message for v in violations))
     if kill_switch_engaged:
         return Rejected(KILL_SWITCH, "the kill switch is engaged: no new orders are accepted")
+    if not trading.running:  # paused, stopped or halted: the board's reason says which and why
+        return Rejected(TRADING_HALTED, trading.reason)
     return Accepted(order)

@@ -17,7 +17,6 @@ from kestrel_contracts.events import now_ns
 from kestrel_contracts.registry import channel
 from kestrel_contracts.v1.bar_pb2 import Bar as BarPb
 from kestrel_execution.handlers import ExecutionContext, count_changes
-from kestrel_execution.intake import KILL_SWITCH
 from kestrel_execution.progress import OrderChange, StoredOrder, apply_events
 from kestrel_execution.reconcile import VenueSnapshot
 from kestrel_execution.reports import OrderMeta, fee_asset_of
@@ -70,18 +69,19 @@ class PaperVenue:
         return None  # its book is Kestrel's store: nothing to reconcile
 
     def on_bar(
-        self, stored: StoredOrder, bar: Bar, instrument: Instrument, *, kill_switch_engaged: bool
+        self, stored: StoredOrder, bar: Bar, instrument: Instrument, *, cancel_reason: str | None = None
     ) -> OrderChange | None:
-        """The change `bar` makes to the order, or None when it changes nothing (a redelivered bar)."""
-        if kill_switch_engaged and bar.ts_open_ns >= stored.working.submitted_at_ns:
-            return apply_events(stored, [Canceled(bar.ts_close_ns, KILL_SWITCH)])
+        """The change `bar` makes to the order, or None when it changes nothing (a redelivered bar).
+        `cancel_reason`: the kill switch is engaged, or execution stopped or halted for the account."""
+        if cancel_reason is not None and bar.ts_open_ns >= stored.working.submitted_at_ns:
+            return apply_events(stored, [Canceled(bar.ts_close_ns, cancel_reason)])
         step = paper_on_bar(stored.working, bar, instrument, self._config)
         events = _events(stored, step, bar)
         return apply_events(stored, events, working=step.working, report_ts_ns=bar.ts_close_ns)
 
     def catch_up(self, instrument: Instrument) -> CatchUp:
-        # Intake accepts no order while the kill switch is engaged: catching up never cancels.
-        return lambda stored, bar: self.on_bar(stored, bar, instrument, kill_switch_engaged=False)
+        # Intake accepts no order unless trading runs (kill switch, controller): catching up never cancels.
+        return lambda stored, bar: self.on_bar(stored, bar, instrument)
 
     async def market_time_ns(self, symbol: str, timeframe: str, store: ExecutionStore) -> int | None:
         return await store.market_time_ns(symbol, timeframe)  # the bars' time: a replay runs ahead
@@ -125,13 +125,18 @@ class BarsHandler:
         if instrument is None:  # intake rejects unknown symbols, so no order can be waiting on it
             return
         bar = to_domain_bar(message)
-        engaged = await ctx.kill_switch.engaged()
+        gate = await ctx.gate()  # per bar: each working order is judged by its account's state
+
+        def advance(stored: StoredOrder) -> OrderChange | None:
+            reason = gate.cancel_reason(stored.meta.account, bar.ts_close_ns)
+            return self._venue.on_bar(stored, bar, instrument, cancel_reason=reason)
+
         changes = await ctx.store.apply_bar(
             message.symbol,
             message.timeframe,
             fee_asset_of(message.symbol, ctx.default_fee_asset),
             (bar.ts_open_ns, bar.ts_close_ns),
-            lambda stored: self._venue.on_bar(stored, bar, instrument, kill_switch_engaged=engaged),
+            advance,
             broker=self._venue.name,
         )
         reports = [change.report for change in changes if change.report is not None]

@@ -37,6 +37,7 @@ from kestrel_execution.metrics import ORDERS_PROCESSED
 from kestrel_platform.logging import get_logger
 
 if TYPE_CHECKING:
+    from kestrel_execution.controller import Gate
     from kestrel_execution.handlers import ExecutionContext
     from kestrel_execution.repository import AcceptedOrder, NewOrder
 
@@ -123,7 +124,7 @@ class ParentRunner:
         parents = await ctx.store.open_parents(ctx.venue.name, ctx.fee_asset)
         if not parents:
             return 0
-        halted = await ctx.kill_switch.engaged()
+        gate = await ctx.gate()  # once per round; each parent is judged for its own account
         ids = [p.meta.client_order_id for p in parents]
         children = await ctx.store.children(ids)
         clock: dict[tuple[str, str], int | None] = {}
@@ -137,18 +138,20 @@ class ParentRunner:
             now, instrument = clock[(p.meta.symbol, p.meta.timeframe)], ctx.catalog.get(p.meta.symbol)
             if now is None or instrument is None:
                 continue
-            for piece in plan(p, children[p.meta.client_order_id], now, instrument, halted=halted):
+            held = gate.holds(p.meta.account, now)  # kill switch, or execution not running
+            for piece in plan(p, children[p.meta.client_order_id], now, instrument, halted=held):
                 request = child_request(p, piece)
-                orders.append(ctx.new_order(request, halted, parent_client_order_id=p.meta.client_order_id))
-                planned.add(p.meta.client_order_id)
+                coid = p.meta.client_order_id
+                orders.append(ctx.new_order(request, gate, parent_client_order_id=coid, at_ns=now))
+                planned.add(coid)
         if orders:
             await ctx.take_in(orders)
             children = await ctx.store.children(ids)
-        return await self._settle(parents, children, clock, halted, planned)
+        return await self._settle(parents, children, clock, gate, planned)
 
     async def _settle(
         self, parents: Sequence[ParentOrder], children: dict[str, list[Child]],
-        clock: dict[tuple[str, str], int | None], halted: bool, planned: set[str],
+        clock: dict[tuple[str, str], int | None], gate: Gate, planned: set[str],
     ) -> int:  # fmt: skip
         ctx = self._ctx
         pairs: list[tuple[ParentOrder, ExecutionReport]] = []
@@ -156,8 +159,14 @@ class ParentRunner:
             now = clock[(p.meta.symbol, p.meta.timeframe)]
             if now is None:
                 continue
-            coid = p.meta.client_order_id
-            after = settle(p, children[coid], now, halted=halted, planned=coid in planned)
+            coid, stop = p.meta.client_order_id, gate.cancel_reason(p.meta.account, now)
+            # Paused (or outside its run window) a parent is not done: it sends again on resume,
+            # what came due meanwhile at once, as after a restart. Stopped or halted it ends.
+            waits = stop is None and gate.holds(p.meta.account, now)
+            after = settle(
+                p, children[coid], now, halted=stop is not None, planned=coid in planned or waits,
+                stop_reason=stop or "",
+            )  # fmt: skip
             if after is not None:
                 pairs.append((after, parent_report(after, now)))
         saved = await ctx.store.save_parents(pairs) if pairs else []

@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from kestrel_contracts.v1.execution_report_pb2 import ExecutionReport
-from kestrel_execution.intake import KILL_SWITCH
+from kestrel_execution.intake import KILL_SWITCH, TRADING_HALTED
 from kestrel_execution.reports import OrderMeta, order_report
 from kestrel_execution.venue import (
     Acked,
@@ -41,6 +41,7 @@ from kestrel_trading.paper import REASON_EXPIRED, REASON_TIME_IN_FORCE, WorkingO
 _log = get_logger("kestrel.execution.progress")
 _REASON_TEXTS = {
     KILL_SWITCH: "canceled: the kill switch is engaged",
+    TRADING_HALTED: "canceled: execution is stopped or halted by the production controller",
     REASON_EXPIRED: "expired before filling completely",
     REASON_TIME_IN_FORCE: "time in force: the remainder that did not fill at once was canceled",
 }

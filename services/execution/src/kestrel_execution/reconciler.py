@@ -1,32 +1,34 @@
 """Reconciliation, run at start and on a schedule: adopt what the venue knows and Kestrel missed,
 audit every break, and halt trading on a break nothing explains (see `kestrel_execution.reconcile`).
 
-Halting engages the kill switch with the break as its reason (the state in Redis that risk and
-execution check before every order) and publishes the engage command, so execution cancels what is
-working and an operator reads why in the audit trail. One execution deployment trades one venue
-account, so the account is what stops.
+Halting halts the production controller's reconciliation process for every scope ("*"), with the
+break as the reason (`kestrel_platform.control_events.Halter`: the board in Redis, a ProcessControl
+command on ops.commands, an audit event). Execution depends on reconciliation, so it is halted for
+every account: intake refuses new orders, the command cancels what is working, and only an operator's
+resume lifts it. One execution deployment trades one venue account, so its books are what broke.
+
+A paused or stopped reconciliation skips its rounds. A halted one keeps comparing, so what the venue
+knows is still adopted; its next break does not halt again (the first reason stands).
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping, Sequence
-from typing import Protocol
 
-from kestrel_contracts.events import derived_event_id, new_event_id, now_ns
+from kestrel_contracts.events import derived_event_id, now_ns
 from kestrel_contracts.registry import channel
 from kestrel_contracts.v1.audit_event_pb2 import (
     AUDIT_SEVERITY_CRITICAL,
     AUDIT_SEVERITY_WARNING,
     AuditEvent,
 )
-from kestrel_contracts.v1.operator_command_pb2 import KillSwitch as KillSwitchCommand
-from kestrel_contracts.v1.operator_command_pb2 import OperatorCommand
 from kestrel_execution.handlers import ExecutionContext
 from kestrel_execution.progress import StoredOrder
 from kestrel_execution.reconcile import Break, Findings, compare_holdings, compare_orders
 from kestrel_execution.venue import Canceled, Expired, VenueRejected
 from kestrel_messaging import MessageBus
+from kestrel_platform.control import ALL, Process, State
 from kestrel_platform.lifecycle import sleep_or_stop
 from kestrel_platform.logging import get_logger
 
@@ -34,14 +36,22 @@ _log = get_logger("kestrel.execution.reconciler")
 ACTOR = "reconciliation"
 
 
-class KillSwitchWriter(Protocol):
-    async def set(self, engaged: bool, actor: str, reason: str) -> object: ...
+SKIPPED_WHEN = (State.PAUSED, State.STOPPED)
 
 
 class Reconciler:
-    def __init__(self, ctx: ExecutionContext, switch: KillSwitchWriter, bus: MessageBus) -> None:
-        self._ctx, self._switch, self._bus = ctx, switch, bus
+    def __init__(self, ctx: ExecutionContext, bus: MessageBus) -> None:
+        self._ctx, self._bus = ctx, bus
         self.rounds = 0
+
+    async def run_scheduled(self) -> list[Break] | None:
+        """A round, unless the controller has reconciliation paused or stopped (then None)."""
+        board = await self._ctx.controller.board()
+        own = board.effective(Process.RECONCILIATION, ALL, now_ns())
+        if own.state in SKIPPED_WHEN:
+            _log.info("reconcile.skipped", state=own.state.value, reason=own.reason)
+            return None
+        return await self.run_once()
 
     async def run_once(self) -> list[Break]:
         """One reconciliation; the breaks it found (explained ones were adopted)."""
@@ -100,14 +110,11 @@ class Reconciler:
 
     async def _halt(self, breaks: Sequence[Break]) -> None:
         reason = "reconciliation break: " + "; ".join(b.text for b in breaks)[:500]
-        await self._switch.set(True, ACTOR, reason)
-        command = OperatorCommand(
-            event_id=new_event_id(), ts_event=now_ns(), ts_init=now_ns(), actor=ACTOR, reason=reason,
-            kill_switch=KillSwitchCommand(engaged=True),
-        )  # fmt: skip
-        await self._bus.publish(channel("ops.commands"), command)
-        await self._bus.publish(channel("audit.logs"), _halted(command, self._ctx.venue.name))
-        _log.error("reconcile.halted", reason=reason)
+        change = await self._ctx.controller.halt(Process.RECONCILIATION, ALL, reason)
+        if change is None:  # halted already: the first reason stands, this break is audited above
+            _log.warning("reconcile.break_while_halted", reason=reason)
+        else:
+            _log.error("reconcile.halted", reason=reason)
 
 
 def _audit(found: Break, broker: str) -> AuditEvent:
@@ -121,21 +128,11 @@ def _audit(found: Break, broker: str) -> AuditEvent:
     )  # fmt: skip
 
 
-def _halted(command: OperatorCommand, broker: str) -> AuditEvent:
-    return AuditEvent(
-        event_id=derived_event_id("reconcile-halt", command.event_id), ts_event=command.ts_event,
-        ts_init=now_ns(), service="execution", action="kill_switch.engaged",
-        severity=AUDIT_SEVERITY_CRITICAL, actor=ACTOR, subject_type="kill_switch", subject_id="global",
-        message=command.reason, attributes={"engaged": "true", "broker": broker},
-        causation_event_id=command.event_id,
-    )  # fmt: skip
-
-
 async def run_reconciler(reconciler: Reconciler, stop: asyncio.Event, interval_s: float) -> None:
     """At start, then every `interval_s`, until `stop`; a failing round (venue down) is retried."""
     while not stop.is_set():
         try:
-            await reconciler.run_once()
+            await reconciler.run_scheduled()
         except Exception as exc:
             _log.warning("reconcile.round_failed", error=repr(exc))
         await sleep_or_stop(stop, interval_s)

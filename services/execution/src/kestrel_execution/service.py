@@ -17,8 +17,9 @@ Idempotency and crash safety, end to end:
   repeated trade is dropped by its fill id.
 - An order is stored before it goes to the venue; one whose submit was never answered is asked
   about by client order id before it is ever re-sent (`kestrel_execution.resolver`).
-- The kill switch (Redis state, prompted by ops.commands) cancels working orders and refuses new
-  ones; it is checked again before every bar is applied.
+- The kill switch and the production controller's board (both Redis state, prompted by ops.commands)
+  refuse new orders and cancel working ones (the board per account: stopped or halted); both are
+  checked again before every bar is applied (`kestrel_execution.controller`).
 - A consumer that dies holding stream entries loses them to a live one after `reclaim_idle_ms`.
 """
 
@@ -32,7 +33,9 @@ from dataclasses import dataclass, replace
 import asyncpg
 
 from kestrel_contracts.registry import Transport, channel
-from kestrel_execution.handlers import CommandsHandler, ExecutionContext, OrdersHandler
+from kestrel_execution.commands import CommandsHandler
+from kestrel_execution.controller import Controller
+from kestrel_execution.handlers import ExecutionContext, OrdersHandler
 from kestrel_execution.idempotency import RedisIdempotency
 from kestrel_execution.outbox import ReportOutbox
 from kestrel_execution.parents import ParentRunner
@@ -44,6 +47,8 @@ from kestrel_execution.venue import Venue, VenueRuntime
 from kestrel_messaging import ConsumerOptions, TransportRouter
 from kestrel_messaging.kafka import KafkaBus
 from kestrel_messaging.redis_streams import RedisStreamBus
+from kestrel_platform.control_events import Halter
+from kestrel_platform.control_store import RedisControl
 from kestrel_platform.health import HealthServer, ReadinessCheck
 from kestrel_platform.kill_switch import KillSwitch
 from kestrel_platform.lifecycle import sleep_or_stop
@@ -132,6 +137,9 @@ async def consume(
     republished = await outbox.flush()  # what a crash left unpublished goes out before anything new
     if republished:
         _log.warning("outbox.republished_at_startup", count=republished)
+    # The board lives in the same Redis as the kill switch; halts are announced on Kafka ops.commands.
+    control = RedisControl(connections.streams.client)
+    halter = Halter(control, connections.kafka, settings.service_name)
     context = ExecutionContext(
         store=store,
         outbox=outbox,
@@ -140,6 +148,7 @@ async def consume(
         kill_switch=KillSwitch(connections.streams.client),
         default_timeframe=settings.default_timeframe,
         default_fee_asset=settings.default_fee_asset,
+        controller=Controller(control, halter, venue_error_halt_after=settings.venue_error_halt_after),
     )
     options = ConsumerOptions(
         max_attempts=settings.max_attempts,
@@ -150,7 +159,8 @@ async def consume(
     orders = connections.streams.subscribe(
         channel("execution.orders"), group=settings.consumer_group, consumer=name, options=options
     )
-    # Only commands from now on: the kill switch's state is in Redis, old commands add nothing to it.
+    # Only commands from now on: the kill switch's and the board's state is in Redis, old commands add
+    # nothing to it.
     commands = connections.kafka.subscribe(
         channel("ops.commands"),
         group=settings.commands_consumer_group,
@@ -175,7 +185,7 @@ async def consume(
         ),
         asyncio.create_task(
             run_reconciler(
-                Reconciler(context, KillSwitch(connections.streams.client), connections.kafka),
+                Reconciler(context, connections.kafka),
                 stop,
                 settings.reconcile_interval_s,
             )

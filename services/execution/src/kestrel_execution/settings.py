@@ -21,7 +21,7 @@ class ExecutionSettings(ServiceSettings):
     # Consumer group on the Redis stream execution.orders, and on Kafka market.bars (paper fills).
     consumer_group: str = "execution"
     bars_consumer_group: str = "execution-paper"
-    # Kafka ops.commands (kill switch); one partition, so one replica acts on each command.
+    # Kafka ops.commands (kill switch, controller); one partition, so one replica acts on each command.
     commands_consumer_group: str = "execution-commands"
     consumer_name: str = ""  # empty: "<service>-<hostname>-<pid>"
     # A stream entry pending this long with a dead consumer is claimed by a live one (XAUTOCLAIM).
@@ -56,8 +56,11 @@ class ExecutionSettings(ServiceSettings):
     # Parent orders (TWAP, iceberg) are worked at least this often, and at once when a child moves.
     parents_interval_s: float = 0.5
     # Orders, fills and holdings compared with the venue at start and this often; an unexplained
-    # break engages the kill switch (kestrel_execution.reconciler).
+    # break halts reconciliation, and so execution, in the production controller.
     reconcile_interval_s: float = 60.0
+    # Submits and cancels that failed at the venue in a row (unreachable, refused, outcome unknown)
+    # after which execution is halted for every account (kestrel_execution.controller); 0: never.
+    venue_error_halt_after: int = 5
     # Binance spot testnet; for a real testnet key keep these, for the local exchange point them at it.
     binance_rest_url: str = "https://testnet.binance.vision"
     binance_ws_api_url: str = "wss://ws-api.testnet.binance.vision/ws-api/v3"
@@ -88,6 +91,13 @@ class ExecutionSettings(ServiceSettings):
     def _positive_int(cls, value: int) -> int:
         if value <= 0:
             raise ValueError("must be > 0")
+        return value
+
+    @field_validator("venue_error_halt_after")
+    @classmethod
+    def _not_negative(cls, value: int) -> int:
+        if value < 0:
+            raise ValueError("must be >= 0 (0 never halts)")
         return value
 
     @field_validator("binance_recv_window_ms")

@@ -11,11 +11,15 @@ from kestrel_contracts.v1.bar_pb2 import Bar as BarPb
 from kestrel_contracts.v1.execution_report_pb2 import ExecutionReport
 from kestrel_contracts.v1.order_request_pb2 import OrderRequest
 from kestrel_execution.algorithms import ParentOrder
+from kestrel_execution.controller import Controller
 from kestrel_execution.progress import OrderChange, StoredOrder
 from kestrel_execution.reconcile import Holding
 from kestrel_execution.repository import AcceptedOrder, Advance, NewOrder, RejectedOrder
 from kestrel_execution.testing_parents import InMemoryParents
 from kestrel_execution.venue import Traded, VenueState
+from kestrel_messaging import MessageBus
+from kestrel_platform.control_events import Halter
+from kestrel_platform.control_store import InMemoryControl
 from kestrel_trading.domain import Bar, Fill
 from kestrel_trading.portfolio import Position
 
@@ -189,6 +193,15 @@ class FakeKillSwitch:
 
     async def engaged(self) -> bool:
         return self.is_engaged
+
+
+def memory_controller(
+    bus: MessageBus, control: InMemoryControl | None = None, *, venue_error_halt_after: int = 5
+) -> Controller:
+    """Execution's controller on an in-memory board (a test pauses, stops, halts through `control`);
+    its own halts are published on `bus` like the service's."""
+    board = control if control is not None else InMemoryControl()
+    return Controller(board, Halter(board, bus, "execution"), venue_error_halt_after=venue_error_halt_after)
 
 
 MINUTE_NS = 60 * 1_000_000_000

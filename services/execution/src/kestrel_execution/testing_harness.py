@@ -15,6 +15,7 @@ from kestrel_execution.venue import Venue
 from kestrel_messaging import Delivery
 from kestrel_messaging.kafka import KafkaBus
 from kestrel_messaging.redis_streams import RedisStreamBus
+from kestrel_platform.control_store import RedisControl
 
 
 async def until(condition: Callable[[], object], timeout_s: float = 60) -> None:
@@ -37,6 +38,11 @@ class Harness:
     async def collect(self, delivery: Delivery) -> None:
         assert isinstance(delivery.message, ExecutionReport)
         self.reports.append(delivery.message)
+
+    @property
+    def control(self) -> RedisControl:
+        """The production controller's board the service obeys (the test's channel namespace)."""
+        return RedisControl(self.streams.client)
 
     def of(self, client_order_id: str) -> list[tuple[int, int]]:
         return [(r.sequence, r.status) for r in self.reports if r.client_order_id == client_order_id]

@@ -12,7 +12,18 @@ from fastapi.telemetry import TelemetryConfig
 
 from kestrel_gateway.errors import install_error_handlers
 from kestrel_gateway.observability import ObservabilityMiddleware
-from kestrel_gateway.routes import backtests, market, models, ops, orders, portfolio, risk, uploads, ws
+from kestrel_gateway.routes import (
+    backtests,
+    control,
+    market,
+    models,
+    ops,
+    orders,
+    portfolio,
+    risk,
+    uploads,
+    ws,
+)
 from kestrel_gateway.runtime import GatewayRuntime
 
 __all__ = ["create_app"]
@@ -21,7 +32,9 @@ DESCRIPTION = """Kestrel's REST and WebSocket API.
 
 Authenticate with `X-API-Key: kst_...` (or `Authorization: Bearer kst_...`); create the first key with
 `kestrel keys create --name ops --role admin`. Roles: **viewer** reads (GET, `/ws`), **trader** also
-submits manual orders and backtests and uploads bars, **admin** also sets the kill switch. Errors are
+submits manual orders and backtests and uploads bars, **admin** also sets the kill switch and steers
+the production controller (`/api/control`: pause, resume, stop, start, halt processes, run windows,
+instrument modes, flatten). Errors are
 `{"error": code, "detail": ...}`; prices and quantities are decimal strings.
 """
 
@@ -44,14 +57,14 @@ def create_app(runtime: GatewayRuntime) -> FastAPI:
     )
     app.state.runtime = runtime
     install_error_handlers(app)
-    for module in (ops, market, uploads, orders, risk, portfolio, backtests, models, ws):
+    for module in (ops, market, uploads, orders, risk, control, portfolio, backtests, models, ws):
         app.include_router(module.router)
     origins = list(runtime.settings.cors_origins)
     if origins:
         app.add_middleware(
             CORSMiddleware,
             allow_origins=origins,
-            allow_methods=["GET", "POST", "OPTIONS"],
+            allow_methods=["GET", "POST", "PUT", "OPTIONS"],
             allow_headers=["X-API-Key", "Authorization", "Content-Type", "Idempotency-Key"],
             expose_headers=["Retry-After"],
         )

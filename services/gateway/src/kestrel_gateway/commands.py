@@ -4,7 +4,7 @@ A manual order's client_order_id is what makes it idempotent downstream (risk an
 it). With an `Idempotency-Key` header it is derived from (API key id, that header), so a client
 retrying the same request, even through another gateway replica, produces the same order and the
 duplicate is dropped; two keys using the same header value still get different orders. Without the
-header every request is a new order.
+header every request is a new order. A flatten's event id is derived the same way.
 """
 
 from __future__ import annotations
@@ -13,20 +13,28 @@ import uuid
 
 from kestrel_contracts.decimals import to_wire, to_wire_optional
 from kestrel_contracts.events import derived_event_id, new_event_id
-from kestrel_contracts.v1.audit_event_pb2 import AUDIT_SEVERITY_CRITICAL, AUDIT_SEVERITY_INFO, AuditEvent
+from kestrel_contracts.v1.audit_event_pb2 import (
+    AUDIT_SEVERITY_CRITICAL,
+    AUDIT_SEVERITY_INFO,
+    AUDIT_SEVERITY_WARNING,
+    AuditEvent,
+)
 from kestrel_contracts.v1.common_pb2 import Side
 from kestrel_contracts.v1.operator_command_pb2 import KillSwitch, OperatorCommand
 from kestrel_contracts.v1.order_request_pb2 import AlgorithmSpec, OrderOrigin, OrderRequest, OrderType
 from kestrel_gateway.models import AlgorithmIn, OrderIn
+from kestrel_platform.control import ALL, Process, RunWindow
 
 __all__ = [
     "IDEMPOTENCY_KEY_MAX_LENGTH",
     "SERVICE",
     "audit_event",
     "client_order_id",
+    "flatten_event_id",
     "kill_switch_command",
     "submit_order_command",
     "valid_idempotency_key",
+    "window_audit",
 ]
 
 SERVICE = "gateway"
@@ -44,6 +52,13 @@ def client_order_id(requested_by: str, idempotency_key: str | None) -> str:
         return _CLIENT_ORDER_ID_PREFIX + uuid.uuid4().hex
     derived = derived_event_id("gateway-manual-order", requested_by, idempotency_key)
     return _CLIENT_ORDER_ID_PREFIX + uuid.UUID(derived).hex
+
+
+def flatten_event_id(requested_by: str, idempotency_key: str | None) -> str:
+    """A retried flatten (same API key, same Idempotency-Key) is one command downstream."""
+    if idempotency_key is None:
+        return new_event_id()
+    return derived_event_id("gateway-flatten", requested_by, idempotency_key)
 
 
 def submit_order_command(
@@ -136,4 +151,23 @@ def audit_event(command: OperatorCommand, now_ns: int) -> AuditEvent:
         message=f"manual {Side.Name(order.side)} {order.quantity} {order.symbol}",
         attributes={"order_type": OrderType.Name(order.order_type), "quantity": order.quantity},
         causation_event_id=command.event_id,
+    )
+
+
+def window_audit(process: Process, window: RunWindow, *, actor: str, reason: str, now_ns: int) -> AuditEvent:
+    """The audit record of a run window set (or cleared). No OperatorCommand carries a window:
+    processes read it from the board, where it already is."""
+    what = "cleared (runs always)" if window.always else f"set to {window.text!r}"
+    return AuditEvent(
+        event_id=derived_event_id("gateway-control-window", process.value, window.text, str(now_ns)),
+        ts_event=now_ns,
+        ts_init=now_ns,
+        service=SERVICE,
+        action="control.window",
+        severity=AUDIT_SEVERITY_INFO if window.always else AUDIT_SEVERITY_WARNING,
+        actor=actor,
+        subject_type="process",
+        subject_id=f"{process.value}/{ALL}",
+        message=f"{process.value} run window {what} by {actor}: {reason}",
+        attributes={"process": process.value, "window": window.text, "reason": reason},
     )

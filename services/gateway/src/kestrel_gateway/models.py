@@ -10,6 +10,7 @@ from decimal import Decimal
 from typing import Annotated, Any
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -20,14 +21,19 @@ from pydantic import (
 )
 
 from kestrel_contracts.decimals import from_wire
+from kestrel_platform.control import ALL, Action, Mode, RunWindow
 
 __all__ = [
     "BacktestIn",
+    "FlattenIn",
     "KillSwitchIn",
     "OrderIn",
     "OrderSide",
     "OrderType",
+    "OverrideIn",
     "PositiveDecimal",
+    "ProcessControlIn",
+    "RunWindowIn",
     "TimeInForce",
 ]
 
@@ -197,3 +203,68 @@ class BacktestIn(BaseModel):
         if not self.sizing_fraction <= 1:
             raise ValueError("sizing_fraction must be in (0, 1]")
         return self
+
+
+# The production controller (routes/control.py). Accounts are labels like an order's, but never
+# empty; a process's scope may also be "*" (every account). An instrument mode or a flatten always
+# names one real account.
+Account = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:/-]+$")]
+Scope = Annotated[
+    str, Field(min_length=1, max_length=64, pattern=r"^(\*|[A-Za-z0-9._:/-]+)$", examples=[ALL, "paper"])
+]
+
+
+def _reason(value: str) -> str:
+    if not value.strip():
+        raise ValueError("reason must not be blank: say why")
+    return value.strip()
+
+
+Reason = Annotated[str, Field(min_length=1, max_length=500), AfterValidator(_reason)]
+
+
+def _run_window(value: str) -> str:
+    return RunWindow.parse(value).text  # ValueError naming the bad part: a 422 that says what is wrong
+
+
+class ProcessControlIn(BaseModel):
+    """Pause, resume, stop, start or halt a process, for one account or (the default) all of them."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    action: Action
+    account: Scope = ALL
+    reason: Reason
+
+
+class RunWindowIn(BaseModel):
+    """When a process may run, in UTC: "mon-fri 13:30-20:00", "daily 22:00-06:00", several joined by
+    ";". The empty window means always."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    window: Annotated[
+        str, Field(max_length=500, examples=["mon-fri 13:30-20:00"]), AfterValidator(_run_window)
+    ]
+    reason: Reason
+
+
+class OverrideIn(BaseModel):
+    """What risk lets through for one instrument of one account."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    account: Account
+    symbol: Symbol
+    mode: Mode
+    reason: Reason
+
+
+class FlattenIn(BaseModel):
+    """Close the account's positions at market: one symbol (set close-only first), or every one."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    account: Account
+    symbol: Symbol | None = None
+    reason: Reason

@@ -1,4 +1,5 @@
-"""What the HTTP handlers share for the life of the process: store pool, Redis, Kafka, live feed."""
+"""What the HTTP handlers share for the life of the process: store pool, Redis (kill switch, the
+production controller's board, rate limits), Kafka, live feed."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from kestrel_gateway.errors import ApiError
 from kestrel_gateway.live_feed import LiveFeed
 from kestrel_gateway.settings import GatewaySettings
 from kestrel_messaging import MessageBus
+from kestrel_platform.control_store import RedisControl
 from kestrel_platform.health import ReadinessCheck
 from kestrel_platform.kill_switch import KillSwitch
 
@@ -36,11 +38,13 @@ class GatewayRuntime:
     feed: LiveFeed
     readiness: Mapping[str, ReadinessCheck]
     kill_switch: KillSwitch = field(init=False)
+    control: RedisControl = field(init=False)
     rate_limiter: RedisRateLimiter | None = field(init=False)
     _ensured: set[str] = field(default_factory=set, init=False)
 
     def __post_init__(self) -> None:
         self.kill_switch = KillSwitch(self.redis)
+        self.control = RedisControl(self.redis)
         limit = self.settings.gateway_rate_limit_per_minute
         self.rate_limiter = RedisRateLimiter(self.redis, limit) if limit else None
 

@@ -29,6 +29,9 @@ from kestrel_inference.strategy_source import StrategySignalSource, store_histor
 from kestrel_inference.vector_window import StoreVectorHistory, VectorWindows
 from kestrel_messaging import ConsumerOptions
 from kestrel_messaging.kafka import KafkaBus
+from kestrel_platform.control import Process
+from kestrel_platform.control_gate import ProcessGate
+from kestrel_platform.control_store import RedisControl
 from kestrel_platform.health import ReadinessCheck
 from kestrel_platform.lifecycle import sleep_or_stop
 from kestrel_platform.logging import get_logger
@@ -130,10 +133,12 @@ async def consume(settings: InferenceSettings, source: SignalSource, stop: async
     bus = await _connect(settings, name, source, stop)
     if bus is None:
         return
+    control = RedisControl.from_url(settings.redis_url)
     try:
         handler = SignalsHandler(source, bus, channel("trading.signals"))
+        gate = ProcessGate(control, Process.SIGNALS)  # paused: hold the input, lose nothing
         options = ConsumerOptions(
-            max_attempts=settings.max_attempts, retry_backoff_s=settings.retry_backoff_s
+            max_attempts=settings.max_attempts, retry_backoff_s=settings.retry_backoff_s, hold=gate.held
         )
         subscription = bus.subscribe(
             channel(source.input_channel), group=settings.consumer_group, consumer=name, options=options
@@ -143,6 +148,7 @@ async def consume(settings: InferenceSettings, source: SignalSource, stop: async
         )
         await subscription.run(handler, stop)
     finally:
+        await control.aclose()
         await bus.close()
 
 

@@ -26,6 +26,7 @@ from kestrel_ingestion.convert import to_event
 from kestrel_ingestion.domain import BarSource, RawBar, UnreadableRow
 from kestrel_ingestion.validation import BarValidator, Gap, ValidationReport
 from kestrel_messaging import MessageBus
+from kestrel_platform.control_gate import ProcessGate
 from kestrel_platform.logging import get_logger
 
 _log = get_logger(__name__)
@@ -55,8 +56,10 @@ class IngestionPipeline:
         max_batch_delay_s: float = 0.25,
         validator: BarValidator | None = None,
         on_progress: Callable[[int], None] | None = None,
+        gate: ProcessGate | None = None,
     ) -> None:
         self._bus, self._store, self._service = bus, store, service
+        self._gate, self._stop = gate, asyncio.Event()
         self._batch_size, self._max_delay = batch_size, max_batch_delay_s
         self._validator = validator or BarValidator()
         self._on_progress = on_progress
@@ -68,6 +71,7 @@ class IngestionPipeline:
         On `stop` the bars already accepted are stored, published and checkpointed before returning.
         """
         result = IngestResult(report=self._validator.report)
+        self._stop = stop or asyncio.Event()
         started = time.perf_counter()
         batch: list[RawBar] = []
         async for item in _with_idle_ticks(source.bars(), self._max_delay):
@@ -98,6 +102,10 @@ class IngestionPipeline:
     async def _flush(self, source: str, batch: list[RawBar], result: IngestResult) -> None:
         if not batch:
             return
+        if self._gate is not None:
+            # Paused by the controller: hold the batch (the source waits behind it) until resumed;
+            # on SIGTERM meanwhile the accepted bars are still stored and published, never lost.
+            await self._gate.wait_running(self._stop)
         started = time.perf_counter()
         result.stored += await self._store.write(batch)
         events = [to_event(bar, self._validator.flags_of(bar)) for bar in batch]

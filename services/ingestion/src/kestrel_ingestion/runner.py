@@ -19,6 +19,9 @@ from kestrel_ingestion.settings import IngestionSettings
 from kestrel_ingestion.validation import BarValidator
 from kestrel_messaging.admin import create_kafka_topics
 from kestrel_messaging.kafka import KafkaBus
+from kestrel_platform.control import Process
+from kestrel_platform.control_gate import ProcessGate
+from kestrel_platform.control_store import RedisControl
 from kestrel_store.migrate import apply_migrations
 from kestrel_store.pool import create_pool
 
@@ -35,6 +38,7 @@ async def ingest(
     """Ingest a source; `make_source` may use the store (a backfill resumes from it)."""
     pool = await create_pool(settings.database_url, application_name="kestrel-ingestion")
     bus = KafkaBus(settings.kafka_bootstrap, client_id=settings.service_name)
+    control = RedisControl.from_url(settings.redis_url)
     try:
         await apply_migrations(pool)
         await create_kafka_topics(settings.kafka_bootstrap, [channel("market.bars"), channel("audit.logs")])
@@ -57,8 +61,10 @@ async def ingest(
                 batch_size=settings.batch_size,
                 validator=validator,
                 on_progress=lambda n: progress.advance(task, n),
+                gate=ProcessGate(control, Process.INGESTION),  # an operator may pause it
             )
             return await pipeline.run(source, stop)
     finally:
+        await control.aclose()
         await bus.close()
         await pool.close()

@@ -15,6 +15,7 @@ next signal, and it survives restarts of every service.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -32,6 +33,7 @@ from kestrel_contracts.v1.signal_pb2 import SIGNAL_ACTION_HOLD, Signal, SignalAc
 from kestrel_messaging import Delivery, MessageBus, PermanentError
 from kestrel_platform.logging import get_logger
 from kestrel_risk import metrics
+from kestrel_risk.controls import RiskControls, flatten_requests, gate_for
 from kestrel_risk.execution_plan import ExecutionPlan
 from kestrel_risk.fill_wait import FillWait
 from kestrel_risk.ownership import StrategyFilter
@@ -50,7 +52,8 @@ from kestrel_trading.commissions import position_fills
 from kestrel_trading.domain import Fill, Liquidity, Side
 from kestrel_trading.orders import OrderStatus as TradingOrderStatus
 
-_log = get_logger("kestrel.risk.handler")
+_LOGGER = "kestrel.risk.handler"
+_log = get_logger(_LOGGER)
 
 
 class KillSwitchReader(Protocol):
@@ -133,9 +136,10 @@ class _Deciding:
         kill_switch: KillSwitchReader,
         *,
         clock: Callable[[], int] = now_ns,
+        controls: RiskControls = RiskControls(),  # noqa: B008 (frozen, shared safely)
     ) -> None:
         self._engine, self._store, self._publisher = engine, store, publisher
-        self._kill_switch, self._clock = kill_switch, clock
+        self._kill_switch, self._clock, self._controls = kill_switch, clock, controls
 
 
 class SignalsHandler(_Deciding):
@@ -151,8 +155,9 @@ class SignalsHandler(_Deciding):
         clock: Callable[[], int] = now_ns,
         fill_wait: FillWait | None = None,  # None: decide at once
         strategies: StrategyFilter = StrategyFilter(),  # noqa: B008 (frozen, shared safely)
+        controls: RiskControls = RiskControls(),  # noqa: B008 (frozen, shared safely)
     ) -> None:
-        super().__init__(engine, store, publisher, kill_switch, clock=clock)
+        super().__init__(engine, store, publisher, kill_switch, clock=clock, controls=controls)
         self._fill_wait, self._strategies = fill_wait, strategies
 
     async def __call__(self, deliveries: Sequence[Delivery]) -> None:
@@ -174,6 +179,9 @@ class SignalsHandler(_Deciding):
             metrics.SIGNALS_RECEIVED.labels(_action(signal)).inc()
         _count([d.judgement for d in decided])
         metrics.EQUITY.set(float(self._engine.book.equity()))
+        if self._controls.stale is not None:
+            self._controls.stale.arrived([s.ts_event for s in signals])
+        await self._controls.after_fills()  # the marks moved: the drawdown may have reached the breaker
 
     def _owned(self, delivery: Delivery) -> bool:
         """Another account's strategy: skipped (counted); anything not a Signal stays, to be refused."""
@@ -186,6 +194,8 @@ class SignalsHandler(_Deciding):
     async def _decide(self, deliveries: Sequence[Delivery]) -> tuple[list[Signal], list[_Decided]]:
         signals: list[Signal] = []
         decided: list[_Decided] = []
+        board = await self._controls.board()  # once per batch: one Redis round trip
+        debug = logging.getLogger(_LOGGER).isEnabledFor(logging.DEBUG)  # the stdlib logger structlog ends in
         for delivery in deliveries:
             signal = delivery.message
             if not isinstance(signal, Signal):
@@ -196,15 +206,19 @@ class SignalsHandler(_Deciding):
                 continue
             started = time.perf_counter()
             engaged = await self._kill_switch.engaged()
-            judgement = self._engine.decide_signal(signal, kill_switch=engaged, now_ns=self._clock())
+            gate = gate_for(board, self._engine.account, signal.symbol, signal.ts_event)
+            judgement = self._engine.decide_signal(
+                signal, kill_switch=engaged, now_ns=self._clock(), gate=gate
+            )
             metrics.DECISION_TIME_MS.observe((time.perf_counter() - started) * 1000)
             decided.append(_Decided(delivery.headers, judgement))
-            _log.debug(
-                "signal.decided",
-                symbol=signal.symbol,
-                client_order_id=judgement.client_order_id,
-                reason=judgement.reason or "APPROVED",
-            )
+            if debug:  # per signal: only when asked for (rendering it costs more than deciding)
+                _log.debug(
+                    "signal.decided",
+                    symbol=signal.symbol,
+                    client_order_id=judgement.client_order_id,
+                    reason=judgement.reason or "APPROVED",
+                )
         return signals, decided
 
 
@@ -224,8 +238,10 @@ def _action(signal: Signal) -> str:
 
 
 class CommandsHandler(_Deciding):
-    """ops.commands: manual orders are decided like signals (without sizing); kill switch commands
-    are only audited, since the gateway already set the switch in Redis."""
+    """ops.commands: manual orders are decided like signals (without sizing), a flatten becomes one
+    closing order per symbol held (decided even while risk is paused or halted: it reduces risk);
+    kill switch commands are only audited, since the gateway already set the switch in Redis, and
+    controller changes need nothing here: every batch reads the board afresh."""
 
     async def __call__(self, delivery: Delivery) -> None:
         command = delivery.message
@@ -235,29 +251,50 @@ class CommandsHandler(_Deciding):
         if which == "kill_switch":
             await self._publisher.publish_audit(_kill_switch_audit(command, self._clock()))
         elif which == "submit_order":
-            await self._submit(delivery, command)
+            await self._submit(delivery, command, [command.submit_order], unblocked=False)
+        elif which == "flatten":
+            if command.flatten.account == self._engine.account:
+                await self._submit(delivery, command, flatten_requests(self._engine, command), unblocked=True)
+        elif which in ("process_control", "instrument_override"):
+            return
         else:
             raise PermanentError(f"operator command {command.event_id} carries no command")
 
-    async def _submit(self, delivery: Delivery, command: OperatorCommand) -> None:
+    async def _submit(
+        self,
+        delivery: Delivery,
+        command: OperatorCommand,
+        requests: Sequence[OrderRequest],
+        *,
+        unblocked: bool,
+    ) -> None:
         saved = self._engine.book.snapshot()
+        decided: list[_Decided] = []
         try:
-            started = time.perf_counter()
-            engaged = await self._kill_switch.engaged()
-            judgement = self._engine.decide_manual(
-                command.submit_order,
-                actor=command.actor,
-                causation=command.event_id,
-                kill_switch=engaged,
-                now_ns=command.ts_event or self._clock(),
-            )
-            metrics.DECISION_TIME_MS.observe((time.perf_counter() - started) * 1000)
-            await self._store.save([], [judgement])
-            await self._publisher.publish([_Decided(delivery.headers, judgement, command.submit_order)])
+            board = await self._controls.board()
+            for request in requests:
+                started = time.perf_counter()
+                engaged = await self._kill_switch.engaged()
+                gate = gate_for(
+                    board, self._engine.account, request.symbol, command.ts_event or self._clock()
+                )
+                judgement = self._engine.decide_manual(
+                    request,
+                    actor=command.actor,
+                    causation=command.event_id,
+                    kill_switch=engaged,
+                    now_ns=command.ts_event or self._clock(),
+                    gate=gate.unblocked() if unblocked else gate,
+                )
+                metrics.DECISION_TIME_MS.observe((time.perf_counter() - started) * 1000)
+                decided.append(_Decided(delivery.headers, judgement, request))
+            if decided:
+                await self._store.save([], [d.judgement for d in decided])
+                await self._publisher.publish(decided)
         except BaseException:
             self._engine.book.restore(saved)
             raise
-        _count([judgement])
+        _count([d.judgement for d in decided])
 
 
 def _kill_switch_audit(command: OperatorCommand, now: int) -> AuditEvent:
@@ -282,8 +319,13 @@ def _kill_switch_audit(command: OperatorCommand, now: int) -> AuditEvent:
 class ReportsHandler:
     """execution.reports: every fill of this account applied to the book once (by fill_id)."""
 
-    def __init__(self, engine: RiskEngine, fill_wait: FillWait | None = None) -> None:
-        self._engine, self._fill_wait = engine, fill_wait
+    def __init__(
+        self,
+        engine: RiskEngine,
+        fill_wait: FillWait | None = None,
+        controls: RiskControls = RiskControls(),  # noqa: B008 (frozen, shared safely)
+    ) -> None:
+        self._engine, self._fill_wait, self._controls = engine, fill_wait, controls
 
     async def __call__(self, delivery: Delivery) -> None:
         report = delivery.message
@@ -301,6 +343,7 @@ class ReportsHandler:
             self._fill_wait.report_applied()
         if fills:
             metrics.EQUITY.set(float(self._engine.book.equity()))
+            await self._controls.after_fills()
 
 
 def _status(report: ExecutionReport) -> TradingOrderStatus | None:

@@ -19,12 +19,15 @@ import redis.asyncio as aioredis
 
 from kestrel_contracts.registry import channel
 from kestrel_messaging import ConsumerOptions, Subscription, TransportRouter, connect
+from kestrel_platform.control_events import Halter
+from kestrel_platform.control_store import RedisControl
 from kestrel_platform.health import HealthServer, ReadinessCheck
 from kestrel_platform.kill_switch import KillSwitch
 from kestrel_platform.lifecycle import retry_until_stopped
 from kestrel_platform.logging import get_logger
 from kestrel_platform.probes import kafka_probe, postgres_probe, redis_probe
 from kestrel_risk import metrics
+from kestrel_risk.controls import DrawdownBreaker, RiskControls, StaleDataWatch
 from kestrel_risk.fill_wait import FillWait
 from kestrel_risk.handlers import (
     CommandsHandler,
@@ -122,7 +125,16 @@ async def consume(settings: RiskSettings, stop: asyncio.Event) -> None:
         bus = await retry_until_stopped("kafka", lambda: _open_bus(settings), stop)
         if bus is None:
             return
-        await _run_consumers(settings, engine, store, bus, kill_switch=KillSwitch(redis_client), stop=stop)
+        control = RedisControl(redis_client)
+        halter = Halter(control, bus, settings.service_name)
+        controls = RiskControls(
+            control,
+            DrawdownBreaker(engine, halter, enabled=settings.risk_halt_on_drawdown),
+            StaleDataWatch(engine.account, halter, settings.risk_stale_data_after_s),
+        )
+        await _run_consumers(
+            settings, engine, store, bus, kill_switch=KillSwitch(redis_client), controls=controls, stop=stop
+        )
     finally:
         if bus is not None:
             await bus.close()
@@ -137,6 +149,7 @@ async def _run_consumers(
     bus: TransportRouter,
     *,
     kill_switch: KillSwitch,
+    controls: RiskControls,
     stop: asyncio.Event,
 ) -> None:
     name = consumer_name(settings)
@@ -154,7 +167,7 @@ async def _run_consumers(
     fill_wait = FillWait(engine, settings.risk_fill_wait_s, stop)
     runs = [
         subscribe("execution.reports", settings.risk_reports_group).run(
-            ReportsHandler(engine, fill_wait), stop
+            ReportsHandler(engine, fill_wait, controls), stop
         ),
         subscribe("trading.signals", settings.risk_signals_group).run_batches(
             SignalsHandler(
@@ -164,13 +177,16 @@ async def _run_consumers(
                 kill_switch,
                 fill_wait=fill_wait,
                 strategies=settings.strategy_filter(),
+                controls=controls,
             ),
             stop,
         ),
         subscribe("ops.commands", settings.risk_commands_group).run(
-            CommandsHandler(engine, store, publisher, kill_switch), stop
+            CommandsHandler(engine, store, publisher, kill_switch, controls=controls), stop
         ),
     ]
+    if controls.stale is not None and settings.risk_stale_data_after_s > 0:
+        runs.append(controls.stale.run(controls.board, stop))  # ends only at stop, like the consumers
     tasks = [asyncio.create_task(run) for run in runs]
     _log.info(
         "consumers.started",

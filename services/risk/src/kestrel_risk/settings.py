@@ -57,6 +57,12 @@ class RiskSettings(ServiceSettings):
     risk_max_orders_per_minute: int = 30
     risk_daily_loss_limit: Decimal = Decimal(5_000)
     risk_max_drawdown: Decimal = Decimal("0.2")  # fraction of the equity peak
+    # The production controller: once the drawdown reaches risk_max_drawdown, halt the account (every
+    # order refused until an operator resumes it) rather than only refusing orders that add risk.
+    risk_halt_on_drawdown: bool = True
+    # Halt the account when no signal arrived for this long (wall clock) while trading: the feed or a
+    # stage upstream has stopped. 0 disables it (a replay ends on purpose); production sets a few bars.
+    risk_stale_data_after_s: float = 0.0
 
     # The strategies whose signals this account trades, comma-separated names or full strategy ids
     # (see ownership.py); empty: all. Side-by-side deployments give each account its own list and

@@ -42,6 +42,7 @@ class ExecutionReason(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     EXECUTION_REASON_CANCELED_BY_OPERATOR: _ClassVar[ExecutionReason]
     EXECUTION_REASON_KILL_SWITCH: _ClassVar[ExecutionReason]
     EXECUTION_REASON_INTERNAL_ERROR: _ClassVar[ExecutionReason]
+    EXECUTION_REASON_TRADING_HALTED: _ClassVar[ExecutionReason]
 ORDER_STATUS_UNSPECIFIED: OrderStatus
 ORDER_STATUS_NEW: OrderStatus
 ORDER_STATUS_PARTIALLY_FILLED: OrderStatus
@@ -66,6 +67,7 @@ EXECUTION_REASON_EXPIRED: ExecutionReason
 EXECUTION_REASON_CANCELED_BY_OPERATOR: ExecutionReason
 EXECUTION_REASON_KILL_SWITCH: ExecutionReason
 EXECUTION_REASON_INTERNAL_ERROR: ExecutionReason
+EXECUTION_REASON_TRADING_HALTED: ExecutionReason
 
 class Fill(_message.Message):
     __slots__ = ("fill_id", "ts_event", "price", "quantity", "fee", "fee_asset", "liquidity", "venue_trade_id")

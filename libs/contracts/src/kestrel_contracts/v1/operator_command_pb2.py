@@ -26,15 +26,29 @@ _sym_db = _symbol_database.Default()
 from kestrel_contracts.v1 import order_request_pb2 as kestrel_dot_v1_dot_order__request__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n!kestrel/v1/operator_command.proto\x12\nkestrel.v1\x1a\x1ekestrel/v1/order_request.proto\"\x1d\n\nKillSwitch\x12\x0f\n\x07\x65ngaged\x18\x01 \x01(\x08\"\xd1\x01\n\x0fOperatorCommand\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12\x10\n\x08ts_event\x18\x02 \x01(\x03\x12\x0f\n\x07ts_init\x18\x03 \x01(\x03\x12\r\n\x05\x61\x63tor\x18\x04 \x01(\t\x12\x0e\n\x06reason\x18\x05 \x01(\t\x12-\n\x0bkill_switch\x18\n \x01(\x0b\x32\x16.kestrel.v1.KillSwitchH\x00\x12\x30\n\x0csubmit_order\x18\x0b \x01(\x0b\x32\x18.kestrel.v1.OrderRequestH\x00\x42\t\n\x07\x63ommandb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n!kestrel/v1/operator_command.proto\x12\nkestrel.v1\x1a\x1ekestrel/v1/order_request.proto\"\x1d\n\nKillSwitch\x12\x0f\n\x07\x65ngaged\x18\x01 \x01(\x08\"\xdd\x01\n\x0eProcessControl\x12+\n\x07process\x18\x01 \x01(\x0e\x32\x1a.kestrel.v1.ControlProcess\x12\r\n\x05scope\x18\x02 \x01(\t\x12)\n\x06\x61\x63tion\x18\x03 \x01(\x0e\x32\x19.kestrel.v1.ControlAction\x12(\n\x06\x62\x65\x66ore\x18\x04 \x01(\x0e\x32\x18.kestrel.v1.ControlState\x12\'\n\x05\x61\x66ter\x18\x05 \x01(\x0e\x32\x18.kestrel.v1.ControlState\x12\x11\n\tautomated\x18\x06 \x01(\x08\"_\n\x12InstrumentOverride\x12\x0f\n\x07\x61\x63\x63ount\x18\x01 \x01(\t\x12\x0e\n\x06symbol\x18\x02 \x01(\t\x12(\n\x04mode\x18\x03 \x01(\x0e\x32\x1a.kestrel.v1.InstrumentMode\"*\n\x07\x46latten\x12\x0f\n\x07\x61\x63\x63ount\x18\x01 \x01(\t\x12\x0e\n\x06symbol\x18\x02 \x01(\t\"\xef\x02\n\x0fOperatorCommand\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12\x10\n\x08ts_event\x18\x02 \x01(\x03\x12\x0f\n\x07ts_init\x18\x03 \x01(\x03\x12\r\n\x05\x61\x63tor\x18\x04 \x01(\t\x12\x0e\n\x06reason\x18\x05 \x01(\t\x12-\n\x0bkill_switch\x18\n \x01(\x0b\x32\x16.kestrel.v1.KillSwitchH\x00\x12\x30\n\x0csubmit_order\x18\x0b \x01(\x0b\x32\x18.kestrel.v1.OrderRequestH\x00\x12\x35\n\x0fprocess_control\x18\x0c \x01(\x0b\x32\x1a.kestrel.v1.ProcessControlH\x00\x12=\n\x13instrument_override\x18\r \x01(\x0b\x32\x1e.kestrel.v1.InstrumentOverrideH\x00\x12&\n\x07\x66latten\x18\x0e \x01(\x0b\x32\x13.kestrel.v1.FlattenH\x00\x42\t\n\x07\x63ommand*\xea\x01\n\x0e\x43ontrolProcess\x12\x1f\n\x1b\x43ONTROL_PROCESS_UNSPECIFIED\x10\x00\x12\x1d\n\x19\x43ONTROL_PROCESS_INGESTION\x10\x01\x12\x1b\n\x17\x43ONTROL_PROCESS_SIGNALS\x10\x02\x12\x18\n\x14\x43ONTROL_PROCESS_RISK\x10\x03\x12\x1d\n\x19\x43ONTROL_PROCESS_EXECUTION\x10\x04\x12\"\n\x1e\x43ONTROL_PROCESS_RECONCILIATION\x10\x05\x12\x1e\n\x1a\x43ONTROL_PROCESS_RETRAINING\x10\x06*\xb0\x01\n\rControlAction\x12\x1e\n\x1a\x43ONTROL_ACTION_UNSPECIFIED\x10\x00\x12\x18\n\x14\x43ONTROL_ACTION_PAUSE\x10\x01\x12\x19\n\x15\x43ONTROL_ACTION_RESUME\x10\x02\x12\x17\n\x13\x43ONTROL_ACTION_STOP\x10\x03\x12\x18\n\x14\x43ONTROL_ACTION_START\x10\x04\x12\x17\n\x13\x43ONTROL_ACTION_HALT\x10\x05*\x97\x01\n\x0c\x43ontrolState\x12\x1d\n\x19\x43ONTROL_STATE_UNSPECIFIED\x10\x00\x12\x19\n\x15\x43ONTROL_STATE_RUNNING\x10\x01\x12\x18\n\x14\x43ONTROL_STATE_PAUSED\x10\x02\x12\x19\n\x15\x43ONTROL_STATE_STOPPED\x10\x03\x12\x18\n\x14\x43ONTROL_STATE_HALTED\x10\x04*\x8e\x01\n\x0eInstrumentMode\x12\x1f\n\x1bINSTRUMENT_MODE_UNSPECIFIED\x10\x00\x12\x1a\n\x16INSTRUMENT_MODE_NORMAL\x10\x01\x12\x1f\n\x1bINSTRUMENT_MODE_REDUCE_ONLY\x10\x02\x12\x1e\n\x1aINSTRUMENT_MODE_CLOSE_ONLY\x10\x03\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'kestrel_contracts.v1.operator_command_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
+  _globals['_CONTROLPROCESS']._serialized_start=848
+  _globals['_CONTROLPROCESS']._serialized_end=1082
+  _globals['_CONTROLACTION']._serialized_start=1085
+  _globals['_CONTROLACTION']._serialized_end=1261
+  _globals['_CONTROLSTATE']._serialized_start=1264
+  _globals['_CONTROLSTATE']._serialized_end=1415
+  _globals['_INSTRUMENTMODE']._serialized_start=1418
+  _globals['_INSTRUMENTMODE']._serialized_end=1560
   _globals['_KILLSWITCH']._serialized_start=81
   _globals['_KILLSWITCH']._serialized_end=110
-  _globals['_OPERATORCOMMAND']._serialized_start=113
-  _globals['_OPERATORCOMMAND']._serialized_end=322
+  _globals['_PROCESSCONTROL']._serialized_start=113
+  _globals['_PROCESSCONTROL']._serialized_end=334
+  _globals['_INSTRUMENTOVERRIDE']._serialized_start=336
+  _globals['_INSTRUMENTOVERRIDE']._serialized_end=431
+  _globals['_FLATTEN']._serialized_start=433
+  _globals['_FLATTEN']._serialized_end=475
+  _globals['_OPERATORCOMMAND']._serialized_start=478
+  _globals['_OPERATORCOMMAND']._serialized_end=845
 # @@protoc_insertion_point(module_scope)

@@ -32,6 +32,9 @@ class RiskReason(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     RISK_REASON_STALE_SIGNAL: _ClassVar[RiskReason]
     RISK_REASON_UNKNOWN_SYMBOL: _ClassVar[RiskReason]
     RISK_REASON_INVALID_REQUEST: _ClassVar[RiskReason]
+    RISK_REASON_TRADING_PAUSED: _ClassVar[RiskReason]
+    RISK_REASON_TRADING_HALTED: _ClassVar[RiskReason]
+    RISK_REASON_INSTRUMENT_RESTRICTED: _ClassVar[RiskReason]
 RISK_OUTCOME_UNSPECIFIED: RiskOutcome
 RISK_OUTCOME_APPROVED: RiskOutcome
 RISK_OUTCOME_REJECTED: RiskOutcome
@@ -49,6 +52,9 @@ RISK_REASON_INSUFFICIENT_FUNDS: RiskReason
 RISK_REASON_STALE_SIGNAL: RiskReason
 RISK_REASON_UNKNOWN_SYMBOL: RiskReason
 RISK_REASON_INVALID_REQUEST: RiskReason
+RISK_REASON_TRADING_PAUSED: RiskReason
+RISK_REASON_TRADING_HALTED: RiskReason
+RISK_REASON_INSTRUMENT_RESTRICTED: RiskReason
 
 class RiskCheck(_message.Message):
     __slots__ = ("name", "passed", "limit", "observed", "detail")
