@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
 import pytest
 import redis.asyncio as aioredis
-from google.protobuf.message import Message
 
-from kestrel_contracts.registry import Channel, channel
+from kestrel_contracts.registry import channel
 from kestrel_contracts.v1.audit_event_pb2 import AuditEvent
 from kestrel_contracts.v1.operator_command_pb2 import (
     CONTROL_ACTION_PAUSE,
@@ -22,18 +20,12 @@ from kestrel_contracts.v1.operator_command_pb2 import (
     INSTRUMENT_MODE_REDUCE_ONLY,
     OperatorCommand,
 )
-from kestrel_gateway.adapters.key_store import create_key
 from kestrel_gateway.keys import Role
-from kestrel_gateway.live_feed import LiveFeed
-from kestrel_gateway.runtime import GatewayRuntime
-from kestrel_gateway.service import GatewayServer
-from kestrel_gateway.settings import GatewaySettings
-from kestrel_gateway.testing import Gateway
-from kestrel_messaging import ConsumerOptions, InMemoryBus
+from kestrel_gateway.testing import Gateway, gateway_without_kafka
+from kestrel_messaging import ConsumerOptions
 from kestrel_messaging.kafka import KafkaBus
 from kestrel_platform.control import Mode, Process, State
 from kestrel_platform.control_store import RedisControl
-from kestrel_store.pool import create_pool
 from kestrel_testing.messaging import consume_until
 
 pytestmark = pytest.mark.integration
@@ -266,31 +258,12 @@ async def test_an_override_and_a_flatten_set_the_mode_and_publish_their_commands
     ]
 
 
-class _BrokenBus(InMemoryBus):
-    async def publish(
-        self,
-        channel: Channel,
-        message: Message,
-        *,
-        key: str | None = None,
-        headers: Mapping[str, str] | None = None,
-    ) -> None:
-        raise ConnectionError("broker unreachable")
-
-
 async def test_when_kafka_fails_a_change_still_stands_and_a_flatten_is_503(
     migrated_database_url: str, redis_url: str, unique: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("KESTREL_CHANNEL_NAMESPACE", f"test-gateway-{unique}")
-    settings = GatewaySettings(http_port=0, database_url=migrated_database_url, redis_url=redis_url)
-    pool = await create_pool(migrated_database_url, min_size=1, max_size=2)
-    client = aioredis.Redis.from_url(redis_url)
-    stop = asyncio.Event()
-    issued, _ = await create_key(pool, "admin", Role.ADMIN)
-    server = GatewayServer(GatewayRuntime(settings, pool, client, _BrokenBus(), LiveFeed(10), {}))
-    task = asyncio.create_task(server.run(stop))
-    try:
-        url, headers = f"http://127.0.0.1:{server.port}/api/control", {"X-API-Key": issued.key}
+    async with gateway_without_kafka(migrated_database_url, redis_url, Role.ADMIN) as (base, key, client):
+        url, headers = f"{base}/api/control", {"X-API-Key": key}
         async with aiohttp.ClientSession() as http:
             halt = {"action": "halt", "reason": "venue errors"}
             status, answer = await _call(http, "POST", f"{url}/processes/execution", headers, halt)
@@ -302,8 +275,3 @@ async def test_when_kafka_fails_a_change_still_stands_and_a_flatten_is_503(
         board = await RedisControl(client).board()  # Redis is the authority: both changes stand
         assert board.record(Process.EXECUTION, "*").state is State.HALTED
         assert board.mode("acct-1", "BTC/USDT") is Mode.CLOSE_ONLY
-    finally:
-        stop.set()
-        await task
-        await client.aclose()
-        await pool.close()

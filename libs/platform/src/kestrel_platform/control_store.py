@@ -130,7 +130,47 @@ def _board(processes: dict[Any, Any], windows: dict[Any, Any], overrides: dict[A
     )
 
 
-class RedisControl:
+class _HaltsOnce:
+    """What both boards do alike, on top of their own `board`, `apply` and `_put_mode`."""
+
+    _clock: Callable[[], int]
+
+    async def board(self) -> Board:
+        raise NotImplementedError
+
+    async def apply(
+        self,
+        process: Process,
+        scope: str,
+        action: Action,
+        *,
+        actor: str,
+        reason: str,
+        automated: bool = False,
+    ) -> Change:
+        raise NotImplementedError
+
+    async def _put_mode(self, field: str, raw: str) -> None:
+        raise NotImplementedError
+
+    async def halt(self, process: Process, scope: str, *, actor: str, reason: str) -> Change | None:
+        """An automated halt, once: None when already halted (the first reason stands)."""
+        if (await self.board()).record(process, scope).state is State.HALTED:
+            return None
+        try:
+            return await self.apply(process, scope, Action.HALT, actor=actor, reason=reason, automated=True)
+        except TransitionError:
+            if (await self.board()).record(process, scope).state is State.HALTED:
+                return None  # halted by someone else in the meantime
+            raise
+
+    async def set_mode(self, account: str, symbol: str, mode: Mode, *, actor: str, reason: str) -> Override:
+        override = Override(account, symbol, mode, actor, reason, self._clock())
+        await self._put_mode(_field(account, symbol), override_json(override))
+        return override
+
+
+class RedisControl(_HaltsOnce):
     def __init__(self, client: aioredis.Redis, *, clock: Callable[[], int] = time.time_ns) -> None:
         self._client, self._clock = client, clock
         self._processes, self._windows = control_key("processes"), control_key("windows")
@@ -185,26 +225,14 @@ class RedisControl:
                 except WatchError:
                     continue  # another change landed between the read and the write: judge again
 
-    async def halt(self, process: Process, scope: str, *, actor: str, reason: str) -> Change | None:
-        if (await self.board()).record(process, scope).state is State.HALTED:
-            return None  # halted already: the first reason stands
-        try:
-            return await self.apply(process, scope, Action.HALT, actor=actor, reason=reason, automated=True)
-        except TransitionError:
-            if (await self.board()).record(process, scope).state is State.HALTED:
-                return None  # halted by someone else in the meantime
-            raise
-
     async def set_window(self, process: Process, window: RunWindow) -> None:
         if window.always:
             await self._client.hdel(self._windows, process.value)
         else:
             await self._client.hset(self._windows, process.value, window.text)
 
-    async def set_mode(self, account: str, symbol: str, mode: Mode, *, actor: str, reason: str) -> Override:
-        override = Override(account, symbol, mode, actor, reason, self._clock())
-        await self._client.hset(self._overrides, _field(account, symbol), override_json(override))
-        return override
+    async def _put_mode(self, field: str, raw: str) -> None:
+        await self._client.hset(self._overrides, field, raw)
 
     async def history(self, limit: int = 100) -> list[Change]:
         entries = await self._client.xrevrange(self._history, count=limit) or []
@@ -212,7 +240,7 @@ class RedisControl:
         return [_change(fields["change"]) for fields in texts if "change" in fields]
 
 
-class InMemoryControl:
+class InMemoryControl(_HaltsOnce):
     """The same board in a dict, for unit tests (it passes the Redis adapter's contract tests)."""
 
     def __init__(self, *, clock: Callable[[], int] = time.time_ns) -> None:
@@ -245,21 +273,14 @@ class InMemoryControl:
         self._history = [*self._history, change_json(change)][-HISTORY_LENGTH:]
         return change
 
-    async def halt(self, process: Process, scope: str, *, actor: str, reason: str) -> Change | None:
-        if (await self.board()).record(process, scope).state is State.HALTED:
-            return None
-        return await self.apply(process, scope, Action.HALT, actor=actor, reason=reason, automated=True)
-
     async def set_window(self, process: Process, window: RunWindow) -> None:
         if window.always:
             self._windows.pop(process.value, None)
         else:
             self._windows[process.value] = window.text
 
-    async def set_mode(self, account: str, symbol: str, mode: Mode, *, actor: str, reason: str) -> Override:
-        override = Override(account, symbol, mode, actor, reason, self._clock())
-        self._overrides[_field(account, symbol)] = override_json(override)
-        return override
+    async def _put_mode(self, field: str, raw: str) -> None:
+        self._overrides[field] = raw
 
     async def history(self, limit: int = 100) -> list[Change]:
         return [_change(raw) for raw in reversed(self._history[-limit:])]

@@ -3,14 +3,25 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 
-from kestrel_gateway.keys import Role
-from kestrel_gateway.settings import GatewaySettings
+import redis.asyncio as aioredis
+from google.protobuf.message import Message
 
-__all__ = ["Gateway", "free_port", "until"]
+from kestrel_contracts.registry import Channel
+from kestrel_gateway.adapters.key_store import create_key
+from kestrel_gateway.keys import Role
+from kestrel_gateway.live_feed import LiveFeed
+from kestrel_gateway.runtime import GatewayRuntime
+from kestrel_gateway.service import GatewayServer
+from kestrel_gateway.settings import GatewaySettings
+from kestrel_messaging import InMemoryBus
+from kestrel_store.pool import create_pool
+
+__all__ = ["BrokenBus", "Gateway", "free_port", "gateway_without_kafka", "until"]
 
 
 @dataclass
@@ -40,3 +51,41 @@ async def until(condition: Callable[[], Awaitable[bool]], timeout_s: float, what
             return
         await asyncio.sleep(0.1)
     raise AssertionError(f"{what}: not within {timeout_s}s")
+
+
+class BrokenBus(InMemoryBus):
+    """A bus whose broker is unreachable: every publish fails."""
+
+    async def publish(
+        self,
+        channel: Channel,
+        message: Message,
+        *,
+        key: str | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        raise ConnectionError("broker unreachable")
+
+
+@contextlib.asynccontextmanager
+async def gateway_without_kafka(
+    database_url: str, redis_url: str, role: Role
+) -> AsyncIterator[tuple[str, str, aioredis.Redis]]:
+    """An in-process gateway on real PostgreSQL and Redis whose Kafka refuses everything:
+    (base URL, an API key of `role`, the Redis client it writes)."""
+    settings = GatewaySettings(http_port=0, database_url=database_url, redis_url=redis_url)
+    pool = await create_pool(database_url, min_size=1, max_size=2)
+    client = aioredis.Redis.from_url(redis_url)
+    stop = asyncio.Event()
+    try:
+        issued, _ = await create_key(pool, role.value, role)
+        server = GatewayServer(GatewayRuntime(settings, pool, client, BrokenBus(), LiveFeed(10), {}))
+        task = asyncio.create_task(server.run(stop))
+        try:
+            yield f"http://127.0.0.1:{server.port}", issued.key, client
+        finally:
+            stop.set()
+            await task
+    finally:
+        await client.aclose()
+        await pool.close()
